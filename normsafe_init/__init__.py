@@ -1,0 +1,10 @@
+"""normsafe_init: initial weights that respect pylearn2's max-norm constraints.
+
+The numpy core (``norms``, ``distributions``, ``solver``, ``repairs``,
+``montecarlo``) needs only numpy and scipy.  :class:`NormSafeInit`, the
+pylearn2 training extension, imports pylearn2 and Theano only when a model is
+set up, so ``import normsafe_init`` works without them.
+"""
+from __future__ import absolute_import, division, print_function
+
+__version__ = '0.1.0'

@@ -1,0 +1,53 @@
+"""Packaging for normsafe_init.
+
+The core (norms, initial-norm distributions, solver, repairs, ``solve``
+command) needs only numpy and scipy.  The pylearn2 extension and the
+``check`` command need pylearn2 and Theano, which the user already has in
+their training environment; they are not declared here because pylearn2 is
+on no package index.
+"""
+import io
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.abspath(os.path.dirname(__file__))
+
+
+def read_version():
+    path = os.path.join(HERE, 'normsafe_init', '__init__.py')
+    with io.open(path, encoding='utf-8') as handle:
+        match = re.search(r"^__version__ = '([^']+)'", handle.read(), re.M)
+    return match.group(1)
+
+
+def read_readme():
+    with io.open(os.path.join(HERE, 'README.md'), encoding='utf-8') as handle:
+        return handle.read()
+
+
+setup(
+    name='normsafe_init',
+    version=read_version(),
+    description=('Make a pylearn2 network\'s initial weights consistent with '
+                 'its max-norm constraints.'),
+    long_description=read_readme(),
+    long_description_content_type='text/markdown',
+    packages=find_packages(exclude=['tests', 'tests.*', 'benchmarks']),
+    python_requires='>=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*',
+    install_requires=['numpy', 'scipy'],
+    extras_require={
+        'test': ['pytest', 'hypothesis'],
+        'plot': ['matplotlib'],
+    },
+    entry_points={
+        'console_scripts': ['normsafe-init = normsafe_init.cli:main'],
+    },
+    classifiers=[
+        'Programming Language :: Python :: 2.7',
+        'Programming Language :: Python :: 3',
+        'Intended Audience :: Science/Research',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)
