@@ -1,0 +1,260 @@
+"""The norms pylearn2's max-norm constraints act on, and their summaries.
+
+A constraint limits the L2 norm of every *vector* of a weight tensor ``W``;
+a vector is what remains when every axis but the ``axes`` summed over is
+fixed::
+
+    norms = sqrt(sum(W ** 2, axis=axes))
+
+==================================  ===============================  ===========
+layer / constraint                  ``W`` shape                      ``axes``
+==================================  ===============================  ===========
+dense ``max_col_norm``              ``(in, out)``                    ``(0,)``
+dense ``max_row_norm``              ``(in, out)``                    ``(1,)``
+``ConvElemwise`` (bc01) kernels     ``(out, in, rows, cols)``        ``(1, 2, 3)``
+``MaxoutConvC01B`` kernels          ``(in + dummy, rows, cols, out)``  ``(0, 1, 2)``
+``MaxoutLocalC01B`` filters         7-D local weights                ``(2, 3, 4)``
+==================================  ===============================  ===========
+
+Each vector has ``n = prod(W.shape[a] for a in axes)`` entries (the fan-in
+of a column or kernel) and there are ``m = W.size // n`` vectors.
+
+Sums of squares are accumulated in float64 over blocks of ``W``, so a float32
+weight gets norms accurate to ~1e-12 relative while the extra memory stays at
+one block per worker thread (``block_bytes``, 2 MiB by default), whatever
+the size of ``W``.
+"""
+from __future__ import absolute_import, division, print_function
+
+import multiprocessing
+import sys
+import threading
+
+import numpy as np
+
+from ._validation import check_axes, check_int, check_positive
+
+__all__ = ['LAYOUT_AXES', 'DEFAULT_RTOL', 'PINNED_RTOL', 'vector_norms',
+           'vector_shape', 'count_above', 'count_pinned', 'NormSummary',
+           'summarize']
+
+#: Axes summed over for each constraint layout.
+LAYOUT_AXES = {
+    'col': (0,),
+    'row': (1,),
+    'bc01': (1, 2, 3),
+    'c01b': (0, 1, 2),
+    'local_c01b': (2, 3, 4),
+}
+
+#: Relative tolerance for "above a threshold": pylearn2 projects a vector onto
+#: the limit in float32, leaving norms = limit * (1 +- ~1e-7).
+DEFAULT_RTOL = 1e-6
+
+#: Relative tolerance for "pinned at the limit" (monitor channels).
+PINNED_RTOL = 1e-4
+
+_BLOCK_BYTES = 1 << 21
+
+
+def vector_shape(shape, axes):
+    """``(n, m)``: entries per vector and number of vectors for ``shape``.
+
+    >>> vector_shape((46208, 1024), (0,))
+    (46208, 1024)
+    >>> vector_shape((96, 48, 5, 5), (1, 2, 3))
+    (1200, 96)
+    """
+    axes = check_axes(axes, len(shape))
+    n = 1
+    for axis in axes:
+        n *= int(shape[axis])
+    m = 1
+    for axis, size in enumerate(shape):
+        if axis not in axes:
+            m *= int(size)
+    return n, m
+
+
+def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
+                 workers=None):
+    """L2 norms of the vectors of ``W`` over ``axes``, as float64.
+
+    Parameters
+    ----------
+    W : array_like, floating, any shape
+        The weight tensor (left unchanged).
+    axes : int or tuple of ints
+        Axes summed over (see the module docstring).
+    mask : array_like or None
+        If given (same shape as ``W``, e.g. pylearn2's ``mask_weights``),
+        the norms of ``W * mask`` are returned.
+    name : str
+        Name of the tensor, used in error messages.
+    block_bytes : int
+        Size of each worker's float64 scratch block (2 MiB by default); with
+        the per-vector sums, the only extra memory used.
+    workers : int or None
+        Threads sharing the work (numpy releases the GIL); default
+        ``min(2, cpu_count)``.
+
+    Returns
+    -------
+    norms : ndarray of float64, shape ``W.shape`` without ``axes``
+
+    Raises
+    ------
+    ValueError
+        If ``W`` (or ``W * mask``) contains NaN or Inf; the message names the
+        tensor and how many vectors are affected.
+
+    Notes
+    -----
+    Each block of ``W`` is copied into a float64 buffer (squares of float32
+    values are then exact) and reduced with ``einsum``, so the result is
+    accurate to ~1e-12 relative for 1e5 float32 entries per vector.
+    """
+    W = np.asarray(W)
+    if W.dtype.kind not in 'fiu':
+        raise TypeError('%s must be a real numeric array; got dtype %s'
+                        % (name, W.dtype))
+    if W.ndim == 0:
+        raise ValueError('%s must have at least one axis; got a scalar' % name)
+    axes = check_axes(axes, W.ndim)
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != W.shape:
+            raise ValueError('mask of %s must have the shape of %s, %r; got %r'
+                             % (name, name, W.shape, mask.shape))
+    block_bytes = int(check_positive(block_bytes, 'block_bytes'))
+    if workers is None:
+        workers = min(2, multiprocessing.cpu_count())
+    workers = check_int(workers, 'workers', minimum=1)
+    kept = [a for a in range(W.ndim) if a not in axes]
+    sums = np.zeros([W.shape[a] for a in kept], dtype=np.float64)
+    if W.size == 0:
+        return sums
+    # Walk over the longest axis in blocks of whole slices; each worker
+    # takes a contiguous range of that axis.
+    walk = int(np.argmax(W.shape))
+    per_slice = W.size // W.shape[walk]
+    step = max(1, block_bytes // (8 * per_slice))
+    walk_reduced = walk in axes
+    subscripts = list(range(W.ndim))
+    out_subscripts = list(kept)
+    cuts = np.linspace(0, W.shape[walk], min(workers, W.shape[walk]) + 1)
+    cuts = [int(c) for c in cuts]
+    partials = []
+    errors = []
+
+    def run(lo, hi):
+        try:
+            _run(lo, hi)
+        except BaseException:  # re-raised in the calling thread
+            errors.append(sys.exc_info())
+
+    def _run(lo, hi):
+        shape = list(W.shape)
+        shape[walk] = min(step, hi - lo)
+        buf = np.empty(shape, dtype=np.float64)
+        acc = np.zeros(sums.shape) if walk_reduced else None
+        index = [slice(None)] * W.ndim
+        for start in range(lo, hi, step):
+            stop = min(start + step, hi)
+            index[walk] = slice(start, stop)
+            block = buf[tuple(slice(0, stop - start) if a == walk
+                              else slice(None) for a in range(W.ndim))]
+            block[...] = W[tuple(index)]
+            if mask is not None:
+                block *= mask[tuple(index)]
+            part = np.einsum(block, subscripts, block, subscripts,
+                             out_subscripts)
+            if walk_reduced:
+                acc += part
+            else:
+                out_index = [slice(None)] * len(kept)
+                out_index[kept.index(walk)] = slice(start, stop)
+                sums[tuple(out_index)] = part
+        if walk_reduced:
+            partials.append(acc)
+
+    ranges = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)
+              if cuts[i + 1] > cuts[i]]
+    if len(ranges) == 1:
+        run(*ranges[0])
+    else:
+        threads = [threading.Thread(target=run, args=r) for r in ranges]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            exc_type, exc_value = errors[0][:2]
+            raise exc_value
+    for acc in partials:
+        sums += acc
+    bad = ~np.isfinite(sums)
+    if bad.any():
+        raise ValueError('%s contains NaN or Inf values (in %d of %d vectors); '
+                         'nothing was changed' % (name, int(bad.sum()),
+                                                  sums.size))
+    return np.sqrt(sums, out=sums)
+
+
+def count_above(norms, threshold, rtol=DEFAULT_RTOL):
+    """Number of norms above ``threshold * (1 + rtol)``.
+
+    The tolerance keeps a vector that pylearn2 has projected onto the limit
+    in float32 (norm = limit +- 1e-7 relative) from counting as a violation.
+    """
+    return int(np.count_nonzero(np.asarray(norms) > threshold * (1.0 + rtol)))
+
+
+def count_pinned(norms, limit, rtol=PINNED_RTOL):
+    """Number of norms within ``rtol`` (relative) of ``limit``."""
+    norms = np.asarray(norms)
+    return int(np.count_nonzero(np.abs(norms - limit) <= rtol * limit))
+
+
+class NormSummary(object):
+    """min / mean / max of a set of norms and how many exceed a target and
+    a limit (each with relative tolerance ``rtol``).
+
+    Attributes: ``count``, ``min``, ``mean``, ``max``, ``std``, ``target``,
+    ``limit``, ``above_target``, ``above_limit`` (``None`` where no
+    threshold was given).
+    """
+
+    def __init__(self, norms, target=None, limit=None, rtol=DEFAULT_RTOL):
+        norms = np.asarray(norms, dtype=np.float64).ravel()
+        self.count = int(norms.size)
+        if norms.size:
+            self.min = float(norms.min())
+            self.mean = float(norms.mean())
+            self.max = float(norms.max())
+            self.std = float(norms.std())
+        else:
+            self.min = self.mean = self.max = self.std = float('nan')
+        self.target = None if target is None else float(target)
+        self.limit = None if limit is None else float(limit)
+        self.above_target = (None if target is None
+                             else count_above(norms, target, rtol))
+        self.above_limit = (None if limit is None
+                            else count_above(norms, limit, rtol))
+
+    def as_dict(self):
+        """The summary as a JSON-serialisable dict."""
+        return dict((key, getattr(self, key)) for key in (
+            'count', 'min', 'mean', 'max', 'std', 'target', 'limit',
+            'above_target', 'above_limit'))
+
+    def __repr__(self):
+        return ('NormSummary(count=%d, min=%.6g, mean=%.6g, max=%.6g, '
+                'above_target=%r, above_limit=%r)'
+                % (self.count, self.min, self.mean, self.max,
+                   self.above_target, self.above_limit))
+
+
+def summarize(norms, target=None, limit=None, rtol=DEFAULT_RTOL):
+    """Shorthand for :class:`NormSummary`."""
+    return NormSummary(norms, target=target, limit=limit, rtol=rtol)

@@ -1,0 +1,117 @@
+"""Repairs that bring a weight tensor's vector norms under a target ``t``.
+
+Each repair is split into a *plan* (computed from the norms, changes
+nothing) and an *apply* step, so a caller can plan every layer first and
+only then change any of them. The one-call forms (:func:`rescale`,
+:func:`clip`, :func:`reinit`) work in place on a numpy array and keep its
+dtype and shape.
+
+=============  ==============================================================
+repair         effect
+=============  ==============================================================
+``rescale``    ``W *= t / max_j ||w_j||``: one factor for the whole tensor;
+               keeps every direction and the relative spread of the norms.
+``clip``       ``w_j *= t / max(||w_j||, 1e-7)`` for each ``||w_j|| > t``:
+               pylearn2's own projection, onto ``t`` instead of the limit;
+               vectors within range are left bit-identical.
+``reinit``     redraw the tensor from the declared family at a (solved)
+               safe scale, from a dedicated seeded ``RandomState``.
+=============  ==============================================================
+
+A zero-norm vector is never divided by.
+"""
+from __future__ import absolute_import, division, print_function
+
+import numpy as np
+
+from ._validation import check_positive
+from .norms import vector_norms
+
+__all__ = ['EPSILON', 'plan_rescale', 'plan_clip', 'apply_factors',
+           'rescale', 'clip', 'reinit']
+
+#: Floor of the divisor, as in pylearn2's ``T.maximum(1e-7, norms)``.
+EPSILON = 1e-7
+
+
+def _check_weight(W, name):
+    if not isinstance(W, np.ndarray):
+        raise TypeError('%s must be a numpy array; got %s'
+                        % (name, type(W).__name__))
+    if W.dtype.kind != 'f':
+        raise TypeError('%s must be a floating-point array; got dtype %s'
+                        % (name, W.dtype))
+    if not W.flags.writeable:
+        raise ValueError('%s is read-only; repairs work in place' % name)
+
+
+def plan_rescale(norms, target):
+    """The factor ``t / max(norms)`` (1.0 for an all-zero tensor)."""
+    target = check_positive(target, 'target')
+    top = float(np.max(norms)) if np.size(norms) else 0.0
+    if top <= 0.0:
+        return 1.0
+    return target / top
+
+
+def plan_clip(norms, target):
+    """Per-vector factors: ``t / max(norm, 1e-7)`` where ``norm > t``, else
+    exactly 1.0 (float64, the shape of ``norms``)."""
+    target = check_positive(target, 'target')
+    norms = np.asarray(norms, dtype=np.float64)
+    factors = np.ones_like(norms)
+    above = norms > target
+    factors[above] = target / np.maximum(norms[above], EPSILON)
+    return factors
+
+
+def apply_factors(W, axes, factors):
+    """``W *= factors`` in place, ``factors`` being a scalar or one value per
+    vector (the shape of ``W`` without ``axes``). A factor of exactly 1.0
+    leaves its vector bit-identical."""
+    if np.ndim(factors) == 0:
+        if float(factors) != 1.0:
+            W *= float(factors)
+        return W
+    factors = np.asarray(factors, dtype=np.float64)
+    # Re-insert the summed axes as length-1 axes so factors broadcast.
+    shape = list(W.shape)
+    for axis in axes:
+        shape[axis] = 1
+    W *= factors.reshape(shape)
+    return W
+
+
+def rescale(W, axes, target, name='W', mask=None):
+    """Scale ``W`` in place so that its largest vector norm is ``target``.
+
+    Returns the factor ``alpha = target / max_j ||w_j||`` (1.0 and no change
+    for an all-zero ``W``). ``mask`` (pylearn2 ``mask_weights``) only
+    affects which norms are measured.
+    """
+    _check_weight(W, name)
+    factor = plan_rescale(vector_norms(W, axes, mask=mask, name=name), target)
+    apply_factors(W, axes, factor)
+    return factor
+
+
+def clip(W, axes, target, name='W', mask=None):
+    """Project every vector of ``W`` whose norm exceeds ``target`` onto
+    ``target``, in place. Returns the per-vector factors (1.0 = unchanged).
+    """
+    _check_weight(W, name)
+    factors = plan_clip(vector_norms(W, axes, mask=mask, name=name), target)
+    apply_factors(W, axes, factors)
+    return factors
+
+
+def reinit(W, family, axes, rng, name='W', mask=None):
+    """Overwrite ``W`` in place with a fresh draw of ``family`` (pylearn2's
+    draw semantics, see :meth:`InitFamily.draw`), using ``rng`` (a dedicated
+    ``numpy.random.RandomState``; never the model's own)."""
+    _check_weight(W, name)
+    if not isinstance(rng, np.random.RandomState):
+        raise TypeError('rng must be a numpy.random.RandomState; got %s'
+                        % type(rng).__name__)
+    W[...] = family.draw(W.shape, axes, rng, dtype=W.dtype, mask=mask)
+    return W

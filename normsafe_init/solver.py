@@ -1,0 +1,198 @@
+"""The largest safe init parameter for a layer, and what an init implies.
+
+Every family is a scale family (``||w|| = scale * ||u||``, see
+:mod:`normsafe_init.distributions`), so with ``t = fraction * limit``:
+
+* mode ``'max'`` (default): the largest scale with
+  ``P(all m norms <= t) >= confidence``::
+
+      scale* = t / Q1(confidence ** (1/m))
+
+  where ``Q1`` is the unit-scale quantile of one norm, evaluated as
+  ``isf(-expm1(log(confidence) / m))``. For ``irange`` the hard bound gives a
+  second, certain answer ``t / sqrt(n)``, always <= ``scale*``.
+* mode ``'mean'`` (the manual recipe): the scale whose expected norm is
+  ``t``: ``scale = t / E||u||``.
+
+Example: the neukrill first fully connected layer (46208 inputs, 1024
+columns, ``max_col_norm`` 1.9, ``fraction`` 0.5) needs ``istdev`` <= ~0.0043,
+where the declared 0.01 puts every column near 2.15.
+"""
+from __future__ import absolute_import, division, print_function
+
+import math
+
+import numpy as np
+
+from ._validation import (check_choice, check_fraction, check_open_probability,
+                          check_positive)
+from .distributions import Zero, fan_in_groups
+
+__all__ = ['MODES', 'SafeScale', 'solve', 'assess']
+
+MODES = ('max', 'mean')
+
+
+def _check_common(family, n, m, limit, fraction, confidence):
+    if not hasattr(family, 'with_scale'):
+        raise TypeError('family must be a normsafe_init.distributions family '
+                        '(Uniform, Gaussian, Sparse, Zero); got %r' % (family,))
+    groups = fan_in_groups(n, m)
+    limit = check_positive(limit, 'limit')
+    fraction = check_fraction(fraction)
+    confidence = check_open_probability(confidence, 'confidence')
+    return groups, limit, fraction, confidence
+
+
+def _fan_in_repr(groups):
+    if len(groups) == 1:
+        return groups[0][0]
+    return {'min': min(n for n, _ in groups), 'max': max(n for n, _ in groups)}
+
+
+class SafeScale(object):
+    """Result of :func:`solve`.
+
+    Attributes
+    ----------
+    family : InitFamily
+        The declared family with its scale set to the solved value.
+    param_name : str
+        ``'irange'``, ``'istdev'`` or ``'sparse_stdev'``.
+    value : float
+        The solved parameter.
+    guaranteed : float or None
+        For ``irange``: ``t / sqrt(n_max)``, the largest value for which no
+        vector can exceed ``t`` at all.
+    target, limit, fraction, confidence, mode, n, m
+        The inputs (``n`` is an int, or ``{'min':..,'max':..}``).
+    mean_norm : float
+        Expected norm at ``value``.
+    max_quantile : float
+        Quantile ``confidence`` of the largest norm at ``value``.
+    prob_all_below : float
+        P(all norms <= target) at ``value``.
+    """
+
+    def __init__(self, family, groups, limit, fraction, confidence, mode):
+        self.family = family
+        self.param_name = family.param_name
+        self.value = family.scale
+        self.target = fraction * limit
+        self.limit = limit
+        self.fraction = fraction
+        self.confidence = confidence
+        self.mode = mode
+        self.n = _fan_in_repr(groups)
+        self.m = sum(m_j for _, m_j in groups)
+        n_arg, m_arg = _group_args(groups)
+        bound_unit = family.with_scale(1.0).bound(max(n for n, _ in groups))
+        self.guaranteed = (self.target / bound_unit
+                           if not math.isinf(bound_unit) else None)
+        self.mean_norm = family.mean_norm(n_arg, m_arg)
+        self.max_quantile = family.max_ppf(confidence, n_arg, m_arg)
+        self.prob_all_below = family.prob_all_below(self.target, n_arg, m_arg)
+
+    def as_dict(self):
+        """JSON-serialisable dict; ``'parameter'`` is the solved value."""
+        return {
+            'parameter': self.value,
+            'parameter_name': self.param_name,
+            'init': self.family.to_dict(),
+            'guaranteed': self.guaranteed,
+            'target': self.target,
+            'limit': self.limit,
+            'fraction': self.fraction,
+            'confidence': self.confidence,
+            'mode': self.mode,
+            'n': self.n,
+            'm': self.m,
+            'mean_norm': self.mean_norm,
+            'max_quantile': self.max_quantile,
+            'prob_all_below_target': self.prob_all_below,
+        }
+
+    def __repr__(self):
+        return ('SafeScale(%s=%.6g, target=%.6g, mode=%r, confidence=%g)'
+                % (self.param_name, self.value, self.target, self.mode,
+                   self.confidence))
+
+
+def _group_args(groups):
+    """(n, m) arguments that reproduce ``groups`` for the family methods."""
+    if len(groups) == 1:
+        return groups[0]
+    return np.repeat([n for n, _ in groups], [m for _, m in groups]), None
+
+
+def solve(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99,
+          mode='max'):
+    """The largest scale of ``family`` that keeps its norms under
+    ``fraction * limit``.
+
+    Parameters
+    ----------
+    family : InitFamily
+        The declared init (its current scale is ignored; its other options,
+        ``include_prob`` and ``sparse_init``, are kept).
+    n : int or array of ints
+        Entries per vector (fan-in), or per-vector fan-ins.
+    m : int
+        Number of vectors (when ``n`` is an int).
+    limit : float > 0
+        The constraint (``max_col_norm``, ``max_row_norm``,
+        ``max_kernel_norm``).
+    fraction : float in (0, 1]
+        Target ``t = fraction * limit``.
+    confidence : float in (0, 1)
+        Mode ``'max'``: required P(all m norms <= t).
+    mode : {'max', 'mean'}
+        ``'max'``: all vectors under ``t`` with probability ``confidence``;
+        ``'mean'``: expected norm equal to ``t``.
+
+    Returns
+    -------
+    SafeScale
+    """
+    groups, limit, fraction, confidence = _check_common(
+        family, n, m, limit, fraction, confidence)
+    mode = check_choice(mode, 'mode', MODES)
+    if isinstance(family, Zero):
+        raise ValueError('an all-zero init has no scale to solve for (every '
+                         'norm is 0, which is always within the limit)')
+    unit = family.with_scale(1.0)
+    target = fraction * limit
+    n_arg, m_arg = _group_args(groups)
+    if mode == 'max':
+        unit_q = unit.max_ppf(confidence, n_arg, m_arg)
+    else:
+        unit_q = unit.mean_norm(n_arg, m_arg)
+    solved = family.with_scale(target / unit_q)
+    return SafeScale(solved, groups, limit, fraction, confidence, mode)
+
+
+def assess(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99):
+    """What ``family`` at its current scale implies for ``m`` vectors of
+    ``n`` entries, as a JSON-serialisable dict: expected mean norm, the
+    ``confidence`` quantile of the largest norm, the hard bound, the
+    expected number of vectors above ``t`` and above ``limit`` and
+    P(all <= t)."""
+    groups, limit, fraction, confidence = _check_common(
+        family, n, m, limit, fraction, confidence)
+    n_arg, m_arg = _group_args(groups)
+    target = fraction * limit
+    bound = family.bound(max(n for n, _ in groups))
+    return {
+        'init': family.to_dict(),
+        'n': _fan_in_repr(groups),
+        'm': sum(m_j for _, m_j in groups),
+        'mean_norm': family.mean_norm(n_arg, m_arg),
+        'max_quantile': family.max_ppf(confidence, n_arg, m_arg),
+        'confidence': confidence,
+        'bound': None if math.isinf(bound) else bound,
+        'target': target,
+        'limit': limit,
+        'expected_above_target': family.expected_above(target, n_arg, m_arg),
+        'expected_above_limit': family.expected_above(limit, n_arg, m_arg),
+        'prob_all_below_target': family.prob_all_below(target, n_arg, m_arg),
+    }
