@@ -11,8 +11,11 @@ import numbers
 
 import numpy as np
 
-__all__ = ['check_real', 'check_fraction', 'check_open_probability',
+__all__ = ['STRING_TYPES', 'check_real', 'check_fraction', 'check_open_probability',
            'check_positive', 'check_int', 'check_choice', 'check_axes']
+
+#: str and, on Python 2, unicode (PyYAML gives either).
+STRING_TYPES = (str, type(u''))
 
 
 def _is_real(value):

@@ -1,0 +1,236 @@
+"""Per-layer analysis and repair plans (numpy only).
+
+:func:`analyze` measures one constrained weight against ``t = fraction *
+limit`` for each of its constraints and sets the measured norms beside what
+the declared init predicts and the safe parameter the solver recommends.
+:func:`plan_repair` computes (without applying) the new weight value for an
+action. Callers analyse and plan every layer first and apply afterwards, so
+an error leaves every weight as it was.
+
+Actions:
+
+``report``
+    change nothing.
+``rescale``
+    ``W *= min_c(t / max ||w||_c)`` over the layer's constraints.
+``clip``
+    every vector above ``t`` onto ``t`` (column constraint first, as
+    pylearn2 does), others bit-identical.
+``reinit``
+    redraw from the declared family at the solved safe scale (the smallest
+    over the layer's constraints); if the draw still breaks ``t`` (chance
+    ``1 - confidence``) redraw, up to ``retries`` times, then fall back to
+    ``rescale`` of the last draw. A layer whose declared init is unknown or
+    all-zero falls back to ``rescale``.
+"""
+from __future__ import absolute_import, division, print_function
+
+import numpy as np
+
+from . import repairs
+from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
+from .solver import solve
+
+__all__ = ['ACTIONS', 'ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan',
+           'analyze', 'plan_repair']
+
+ACTIONS = ('report', 'rescale', 'clip', 'reinit')
+
+
+def _n_repr(n):
+    if np.ndim(n) == 0:
+        return int(n)
+    n = np.asarray(n)
+    return {'min': int(n.min()), 'max': int(n.max())}
+
+
+class ConstraintAnalysis(object):
+    """One constraint of one layer: norms before, prediction, recommendation.
+
+    Attributes: ``constraint``, ``target``, ``n``, ``m``, ``norms``,
+    ``before`` (:class:`NormSummary`), ``expected_mean``,
+    ``expected_max`` (``confidence`` quantile of the largest norm under the
+    declared init), ``recommended`` (:class:`SafeScale` or None),
+    ``note`` (why there is no recommendation), ``breaks``.
+    """
+
+    def __init__(self, weight, constraint, value, fraction, confidence, mode):
+        self.constraint = constraint
+        self.target = fraction * constraint.limit
+        self.n, self.m = weight.fan_in(constraint)
+        self.norms = vector_norms(value, constraint.axes, mask=weight.mask,
+                                  name=weight.name + ' weight')
+        self.before = summarize(self.norms, self.target, constraint.limit)
+        self.breaks = self.before.above_target > 0
+        self.expected_mean = self.expected_max = None
+        self.recommended = None
+        self.note = None
+        family = weight.family
+        if family is None:
+            self.note = weight.family_note or 'declared init unknown'
+            return
+        if family.kind == 'zero':
+            self.expected_mean = self.expected_max = 0.0
+            self.note = 'all-zero init: nothing to solve'
+            return
+        if family.kind == 'sparse' and constraint.kind == 'row':
+            self.note = 'rows of a sparse (per-column) init have no exact law'
+            return
+        self.expected_mean = family.mean_norm(self.n, self.m)
+        self.expected_max = family.max_ppf(confidence, self.n, self.m)
+        self.recommended = solve(family, self.n, self.m, constraint.limit,
+                                 fraction, confidence, mode)
+
+    def as_dict(self):
+        out = self.constraint.as_dict()
+        out.update({
+            'target': self.target, 'n': _n_repr(self.n),
+            'm': int(self.m) if self.m is not None else int(np.size(self.n)),
+            'before': self.before.as_dict(),
+            'expected_mean': self.expected_mean,
+            'expected_max': self.expected_max,
+            'recommended': (None if self.recommended is None else
+                            {self.recommended.param_name:
+                             self.recommended.value}),
+            'note': self.note, 'breaks': bool(self.breaks)})
+        return out
+
+
+class LayerAnalysis(object):
+    """All constraints of one weight. ``breaks`` if any vector of any
+    constraint is above its ``t``; ``recommended_value`` is the smallest
+    solved scale (or None)."""
+
+    def __init__(self, weight, value, fraction, confidence, mode):
+        self.weight = weight
+        self.fraction = fraction
+        self.confidence = confidence
+        self.mode = mode
+        self.parts = [ConstraintAnalysis(weight, c, value, fraction,
+                                         confidence, mode)
+                      for c in weight.constraints]
+        self.breaks = any(part.breaks for part in self.parts)
+        self.all_zero = all(part.before.max == 0 for part in self.parts)
+        solved = [p.recommended for p in self.parts if p.recommended]
+        self.recommended = (min(solved, key=lambda r: r.value)
+                            if solved else None)
+
+    @property
+    def recommended_value(self):
+        return None if self.recommended is None else self.recommended.value
+
+    def as_dict(self):
+        out = self.weight.as_dict()
+        out['constraints'] = [part.as_dict() for part in self.parts]
+        out['breaks'] = bool(self.breaks)
+        out['recommended'] = (None if self.recommended is None else
+                              self.recommended.family.to_dict())
+        return out
+
+
+class RepairPlan(object):
+    """What :func:`plan_repair` decided: ``action`` requested, ``applied``
+    (``'none'``, ``'rescale'``, ``'clip'``, ``'reinit'`` or
+    ``'reinit+rescale'``), ``value`` (the new weight, or None when nothing
+    changes), ``factor`` (rescale), ``clipped`` (count), ``new_init``
+    (family dict), ``tries``, ``after`` (one NormSummary per constraint),
+    ``reason``."""
+
+    def __init__(self, action):
+        self.action = action
+        self.applied = 'none'
+        self.value = None
+        self.factor = None
+        self.clipped = None
+        self.new_init = None
+        self.tries = None
+        self.after = []
+        self.reason = None
+
+    def as_dict(self):
+        return {'action': self.action, 'applied': self.applied,
+                'factor': self.factor, 'clipped': self.clipped,
+                'new_init': self.new_init, 'tries': self.tries,
+                'after': [a.as_dict() for a in self.after],
+                'reason': self.reason}
+
+
+def analyze(weight, value, fraction, confidence=0.99, mode='max'):
+    """Analyse ``value`` (the weight's current numpy value) for ``weight``
+    (a :class:`normsafe_init.layers.ConstrainedWeight`)."""
+    return LayerAnalysis(weight, value, fraction, confidence, mode)
+
+
+def _norms_all(weight, value):
+    return [vector_norms(value, c.axes, mask=weight.mask,
+                         name=weight.name + ' weight')
+            for c in weight.constraints]
+
+
+def _breaks(analysis, norms_list):
+    return any(count_above(norms, part.target, DEFAULT_RTOL) > 0
+               for norms, part in zip(norms_list, analysis.parts))
+
+
+def _rescale_factor(analysis, norms_list):
+    return min(repairs.plan_rescale(norms, part.target)
+               for norms, part in zip(norms_list, analysis.parts))
+
+
+def plan_repair(analysis, value, action, rng=None, retries=10):
+    """The repair of one analysed layer, computed on a copy of ``value``.
+
+    ``value`` itself is never modified. ``rng`` (a dedicated
+    ``numpy.random.RandomState``) is needed for ``reinit``.
+    """
+    weight = analysis.weight
+    plan = RepairPlan(action)
+    if action == 'report' or not analysis.breaks:
+        plan.reason = ('action report' if action == 'report'
+                       else 'within fraction x limit')
+        plan.after = [part.before for part in analysis.parts]
+        return plan
+    new = np.array(value, copy=True)
+    if action == 'reinit' and analysis.recommended is None:
+        plan.reason = ('reinit impossible (%s): rescaled instead'
+                       % '; '.join(p.note for p in analysis.parts if p.note))
+        action = 'rescale'
+    if action == 'rescale':
+        plan.factor = _rescale_factor(analysis, _norms_all(weight, new))
+        repairs.apply_factors(new, (), plan.factor)
+        plan.applied = 'rescale'
+    elif action == 'clip':
+        clipped = 0
+        for part in analysis.parts:
+            norms = vector_norms(new, part.constraint.axes, mask=weight.mask,
+                                 name=weight.name + ' weight')
+            factors = repairs.plan_clip(norms, part.target)
+            clipped += int(np.count_nonzero(factors != 1.0))
+            repairs.apply_factors(new, part.constraint.axes, factors)
+        plan.clipped = clipped
+        plan.applied = 'clip'
+    elif action == 'reinit':
+        if rng is None:
+            raise ValueError('reinit needs rng, a numpy.random.RandomState')
+        family = analysis.recommended.family
+        plan.new_init = family.to_dict()
+        for tries in range(1, retries + 2):
+            repairs.reinit(new, family, weight.constraints[0].axes, rng,
+                           name=weight.name, mask=weight.mask)
+            if not _breaks(analysis, _norms_all(weight, new)):
+                break
+        plan.tries = tries
+        plan.applied = 'reinit'
+        norms_list = _norms_all(weight, new)
+        if _breaks(analysis, norms_list):
+            plan.factor = _rescale_factor(analysis, norms_list)
+            repairs.apply_factors(new, (), plan.factor)
+            plan.applied = 'reinit+rescale'
+    else:
+        raise ValueError('action must be one of %s; got %r'
+                         % (', '.join(repr(a) for a in ACTIONS), action))
+    plan.value = new
+    plan.after = [summarize(norms, part.target, part.constraint.limit)
+                  for norms, part in zip(_norms_all(weight, new),
+                                         analysis.parts)]
+    return plan
