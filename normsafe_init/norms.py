@@ -181,7 +181,7 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
     ranges = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)
               if cuts[i + 1] > cuts[i]]
     if len(ranges) == 1:
-        run(*ranges[0])
+        _run(*ranges[0])  # in this thread: errors propagate
     else:
         threads = [threading.Thread(target=run, args=r) for r in ranges]
         for thread in threads:
