@@ -214,6 +214,7 @@ class NormSafeInit(object):
         """Measure, repair, log, record and add channels (see the class
         docstring). Computes every change first; on any error nothing is
         changed."""
+        _make_visible()
         weights, unknown, _ = find_constrained(model)
         selected = self._select(weights, unknown)
         trained = model_looks_trained(model)
