@@ -176,6 +176,19 @@ class NormSafeInit(object):
     def __init__(self, fraction=0.5, action='rescale', confidence=0.99,
                  mode='max', seed=0, layers=None, exclude=None, force=False,
                  channels=True):
+        try:
+            self._set_options(fraction, action, confidence, mode, seed,
+                              layers, exclude, force, channels)
+        except TypeError as exc:
+            # pylearn2's YAML loader (checked_call) answers any TypeError
+            # raised by a constructor with its own signature check, which
+            # under Python 3 reads "NormSafeInit did not get these expected
+            # arguments: " and hides this message: raise a ValueError.
+            raise ValueError(str(exc))
+        self.last_record = None
+
+    def _set_options(self, fraction, action, confidence, mode, seed, layers,
+                     exclude, force, channels):
         self.fraction = check_fraction(fraction, 'fraction')
         self.action = check_choice(action, 'action', ACTIONS)
         self.confidence = check_open_probability(confidence, 'confidence')
@@ -193,7 +206,6 @@ class NormSafeInit(object):
                                 % (name, flag))
         self.force = bool(force)
         self.channels = bool(channels)
-        self.last_record = None
 
     def options(self):
         """The options as a JSON-serialisable dict."""
