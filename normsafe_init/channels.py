@@ -12,7 +12,10 @@ For each constraint of each selected layer, on the first monitoring dataset:
 The channels are data-independent (``ipt=None``, ``NullSpace``), as
 pylearn2's own ``*_norms_*`` channels; they are added only when the monitor
 has a dataset, and a name already present is left as it is (a second
-``setup`` on the same model does not fail).
+``setup`` on the same model does not fail), except when the monitor resolves
+conflicts itself (``push_monitor(..., save_records=True)`` copies the old
+channels, without their graphs, and sets ``on_channel_conflict`` to
+``'copy_history'``): then the channel is added again and keeps its history.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -40,6 +43,10 @@ def add_channels(model, weights, log):
     from pylearn2.space import NullSpace
     from pylearn2.utils import as_floatX
 
+    # 'error' (the default) raises on a duplicate name; 'copy_history' and
+    # 'overwrite' replace the existing channel, which must then happen: a
+    # channel copied by push_monitor has no graph and breaks the monitor.
+    skip_existing = getattr(monitor, 'on_channel_conflict', 'error') == 'error'
     added = []
     for weight in weights:
         W = weight.variable
@@ -47,7 +54,8 @@ def add_channels(model, weights, log):
             W = W * as_floatX(weight.mask)
         for constraint in weight.constraints:
             names = channel_names(weight, constraint)
-            if any(name in monitor.channels for name in names):
+            if skip_existing and any(name in monitor.channels
+                                     for name in names):
                 continue
             norms = T.sqrt(T.sqr(W).sum(axis=constraint.axes))
             limit = as_floatX(constraint.limit)
