@@ -76,7 +76,7 @@ def apply_factors(W, axes, factors):
     factors = np.asarray(factors, dtype=np.float64)
     # Re-insert the summed axes as length-1 axes so factors broadcast.
     shape = list(W.shape)
-    for axis in axes:
+    for axis in np.atleast_1d(axes):  # an int axis too, as vector_norms
         shape[axis] = 1
     W *= factors.reshape(shape)
     return W
