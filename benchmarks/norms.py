@@ -16,7 +16,11 @@ import argparse
 import os
 import sys
 import timeit
-import tracemalloc
+
+try:
+    import tracemalloc  # novm (Python >= 3.4; peak memory is skipped on 2.7)
+except ImportError:
+    tracemalloc = None
 
 import numpy as np
 
@@ -49,13 +53,17 @@ def main(argv=None):
         print('vector_norms workers=%d     %8.2f ms   ratio %.2f  (target <= 2)'
               % (workers, t * 1e3, t / base))
 
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    norms = vector_norms(W, (0,))
-    peak = tracemalloc.get_traced_memory()[1] - before
-    tracemalloc.stop()
-    print('peak extra memory          %8.2f MB   %.2f %% of W  (target <= 5 %%)'
-          % (peak / 1e6, 100.0 * peak / W.nbytes))
+    if tracemalloc is None:
+        print('peak extra memory: not measured (no tracemalloc on Python 2)')
+        norms = vector_norms(W, (0,))
+    else:
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        norms = vector_norms(W, (0,))
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        print('peak extra memory          %8.2f MB   %.2f %% of W  '
+              '(target <= 5 %%)' % (peak / 1e6, 100.0 * peak / W.nbytes))
 
     ref = np.sqrt(np.square(W.astype(np.float64)).sum(axis=0))
     print('max relative error vs float64 reference: %.2e'
