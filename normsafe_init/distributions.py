@@ -378,11 +378,11 @@ class Uniform(InitFamily):
         return {'irange': self.scale, 'include_prob': self.include_prob}
 
     def _unit_cdf(self, u, n):
-        x = np.square(np.maximum(u, 0))
+        x = np.where(u < 0, -1.0, np.square(u))  # t < 0: below the atom at 0
         return _uniform.sq_norm_cdf(x, n, self.include_prob)
 
     def _unit_sf(self, u, n):
-        x = np.square(np.maximum(u, 0))
+        x = np.where(u < 0, -1.0, np.square(u))  # t < 0: below the atom at 0
         return _uniform.sq_norm_sf(x, n, self.include_prob)
 
     def _unit_ppf(self, p, n):
