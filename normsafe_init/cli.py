@@ -164,6 +164,7 @@ def main(argv=None, out=None, err=None):
     err = sys.stderr if err is None else err
     try:
         args = _build_parser().parse_args(argv)
+        args.err = err
         return args.run(args, out)
     except UsageError as exc:
         err.write('%s\n' % exc)
