@@ -67,6 +67,32 @@ def fan_in_groups(n, m=None):
             for v, r in zip(values, repeats)]
 
 
+#: Above this many degrees of freedom the chi moments come from their
+#: asymptotic series (scipy's ``chi.mean`` overflows to NaN past ~340 in
+#: scipy 1.2, and ``n - mean**2`` cancels).
+_CHI_SERIES_DOF = 200
+
+
+def _chi_mean(k):
+    """E[chi_k] = sqrt(2) Gamma((k+1)/2) / Gamma(k/2)
+    = sqrt(k) (1 - 1/(4k) + 1/(32k^2) + 5/(128k^3) - 21/(2048k^4)
+    - 399/(8192k^5) + ...), relative error < 1e-12 for k >= 200."""
+    if k < _CHI_SERIES_DOF:
+        return float(stats.chi.mean(k))
+    x = 1.0 / k
+    return math.sqrt(k) * (1 - x / 4 + x ** 2 / 32 + 5 * x ** 3 / 128
+                           - 21 * x ** 4 / 2048 - 399 * x ** 5 / 8192)
+
+
+def _chi_std(k):
+    """SD[chi_k]; Var = k - E[chi_k]^2 = 1/2 - 1/(8k) - 1/(16k^2)
+    + 5/(128k^3) + O(k^-4) for k >= 200."""
+    if k < _CHI_SERIES_DOF:
+        return float(stats.chi.std(k))
+    x = 1.0 / k
+    return math.sqrt(0.5 - x / 8 - x ** 2 / 16 + 5 * x ** 3 / 128)
+
+
 class InitFamily(object):
     """Base class: a pylearn2 init family at a given scale.
 
@@ -292,10 +318,10 @@ class Gaussian(InitFamily):
         return float(np.sqrt(stats.chi2.isf(q, self._dof(n))))
 
     def _unit_mean(self, n):
-        return float(stats.chi.mean(self._dof(n)))
+        return _chi_mean(self._dof(n))
 
     def _unit_std(self, n):
-        return float(stats.chi.std(self._dof(n)))
+        return _chi_std(self._dof(n))
 
     def _unit_bound(self, n):
         return np.inf

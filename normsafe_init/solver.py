@@ -165,6 +165,12 @@ def solve(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99,
     n_arg, m_arg = _group_args(groups)
     if mode == 'max':
         unit_q = unit.max_ppf(confidence, n_arg, m_arg)
+        if unit_q <= 0:
+            raise ValueError(
+                'with %s every vector is all zero with probability >= '
+                'confidence (%g), so any %s would do; raise confidence or '
+                'include_prob' % (family.describe(), confidence,
+                                  family.param_name))
     else:
         unit_q = unit.mean_norm(n_arg, m_arg)
     solved = family.with_scale(target / unit_q)
