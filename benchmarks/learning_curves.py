@@ -9,7 +9,11 @@ above ``max_col_norm`` 1.9365, then a ``Softmax``. Without the extension
 pylearn2's ``Train.setup()`` projects every h2 column onto the limit.
 
 Conditions: ``none`` (pylearn2's own projection), and NormSafeInit with
-``rescale``, ``clip`` and ``reinit`` at the same ``fraction``.
+``rescale``, ``clip`` and ``reinit`` at the same ``fraction``. A condition
+``action@f`` (e.g. ``rescale@1.0``) uses fraction ``f`` instead: with
+``rescale@1.0`` the largest h2 column lands on the limit and the others just
+under it, i.e. about pylearn2's weight scale without the pinning, which
+separates "smaller initial scale" from "columns held at the limit".
 
 Data: ``sklearn.datasets.load_digits`` (1797 images, ships with
 scikit-learn; nothing downloaded), upsampled 2x to 16x16 (pixel
@@ -24,7 +28,7 @@ pinned at the limit (within 1e-4 relative) and max col norm / limit.
 Usage::
 
     python benchmarks/learning_curves.py [--epochs 12] [--seeds 3]
-        [--conditions none,rescale,clip,reinit] [--fraction 0.5]
+        [--conditions none,rescale,clip,reinit,rescale@1.0] [--fraction 0.5]
         [--out benchmarks/results]
 
 Writes ``learning_curves.csv``, ``learning_curves.png`` and
@@ -138,8 +142,10 @@ def run_one(condition, seed, epochs, fraction, data):
     extensions = []
     if condition != 'none':
         from normsafe_init import NormSafeInit
-        extensions.append(NormSafeInit(fraction=fraction, action=condition,
-                                       seed=seed))
+        action, _, frac = condition.partition('@')
+        extensions.append(NormSafeInit(
+            fraction=float(frac) if frac else fraction, action=action,
+            seed=seed))
     extensions.append(recorder)
     trainer = Train(dataset=train, model=model, algorithm=algorithm,
                     extensions=extensions)
