@@ -576,8 +576,10 @@ def test_per_vector_fan_ins(family):
     # the mixed quantile is consistent with P(all <= t)
     assert family.prob_all_below(mixed, n) == pytest.approx(0.99, rel=1e-9)
     assert family.max_ppf(0.99, n, m) == mixed
-    # and at least the quantile of the 7 larger vectors alone
-    assert mixed >= family.max_ppf(0.99, 40, 7)
+    # and at least the quantile of the 7 larger vectors alone (equal to it,
+    # to the root finder's tolerance, for irange: the 10-entry vectors are
+    # bounded by 0.2 sqrt(10) < that quantile)
+    assert mixed >= family.max_ppf(0.99, 40, 7) * (1 - 1e-12)
     # products / sums over the groups
     t = family.mean(40)
     assert family.log_prob_all_below(t, n) == pytest.approx(
