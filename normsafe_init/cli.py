@@ -167,7 +167,10 @@ def main(argv=None, out=None, err=None):
         args.err = err
         return args.run(args, out)
     except UsageError as exc:
-        err.write('%s\n' % exc)
+        message = str(exc)
+        if not message.startswith('normsafe-init'):
+            message = 'normsafe-init: error: ' + message
+        err.write('%s\n' % message)
         return 2
     except ValueError as exc:
         err.write('normsafe-init: error: %s\n' % exc)

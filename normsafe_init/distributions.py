@@ -39,8 +39,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from . import _uniform
-from ._validation import (check_fraction, check_int, check_open_probability,
-                          check_positive, check_real)
+from ._validation import (check_axes, check_fraction, check_int,
+                          check_open_probability, check_positive, check_real)
 
 __all__ = ['InitFamily', 'Uniform', 'Gaussian', 'Sparse', 'Zero',
            'family_from_params', 'fan_in_groups']
@@ -273,9 +273,8 @@ class InitFamily(object):
             pylearn2 ``mask_weights``: masked entries are zero in the result
             (and :class:`Sparse` only places non-zeros on live entries).
         """
-        from .norms import vector_shape  # local: norms imports nothing here
         shape = tuple(int(s) for s in shape)
-        vector_shape(shape, axes)  # validates axes against shape
+        axes = check_axes(axes, len(shape))
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != shape:

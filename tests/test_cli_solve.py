@@ -160,13 +160,14 @@ BASE = ['solve', '--init', 'gaussian', '--fan-in', '784', '--vectors', '100',
      'entries per vector (10)'),
     (['solve', '--init', 'sparse', '--fan-in', '784', '--vectors', '100',
       '--limit', '1.9'],
-     '--init sparse needs --nonzero K (sparse_init)'),
-    (BASE + ['--nonzero', '15'], '--nonzero applies only to --init sparse'),
+     'normsafe-init: error: ' '--init sparse needs --nonzero K (sparse_init)'),
+    (BASE + ['--nonzero', '15'],
+     'normsafe-init: error: ' '--nonzero applies only to --init sparse'),
     (['solve', '--init', 'uniform', '--nonzero', '15', '--fan-in', '784',
       '--vectors', '100', '--limit', '1.9'],
-     '--nonzero applies only to --init sparse'),
+     'normsafe-init: error: ' '--nonzero applies only to --init sparse'),
     (BASE + ['--include-prob', '0.5'],
-     '--include-prob applies only to --init uniform'),
+     'normsafe-init: error: ' '--include-prob applies only to --init uniform'),
 ])
 def test_usage_errors_exact(args, expected):
     code, out, err = run(args)
