@@ -178,11 +178,17 @@ def _rescale_factor(analysis, norms_list):
 
 
 def plan_repair(analysis, value, action, rng=None, retries=10):
-    """The repair of one analysed layer, computed on a copy of ``value``.
+    """The repair of one analysed layer, as a new array.
 
-    ``value`` itself is never modified. ``rng`` (a dedicated
+    ``value`` itself is never modified (it may be the live weight). Each
+    repair makes one new array of ``value``'s dtype; for ``rescale`` and
+    ``clip`` the norms after are derived from the measured ones and the
+    factors (no further pass over the weight). ``rng`` (a dedicated
     ``numpy.random.RandomState``) is needed for ``reinit``.
     """
+    if action not in ACTIONS:
+        raise ValueError('action must be one of %s; got %r'
+                         % (', '.join(repr(a) for a in ACTIONS), action))
     weight = analysis.weight
     plan = RepairPlan(action)
     if action == 'report' or not analysis.breaks:
@@ -190,47 +196,50 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
                        else 'within fraction x limit')
         plan.after = [part.before for part in analysis.parts]
         return plan
-    new = np.array(value, copy=True)
     if action == 'reinit' and analysis.recommended is None:
         plan.reason = ('reinit impossible (%s): rescaled instead'
                        % '; '.join(p.note for p in analysis.parts if p.note))
         action = 'rescale'
+    before = [part.norms for part in analysis.parts]
     if action == 'rescale':
-        plan.factor = _rescale_factor(analysis, _norms_all(weight, new))
-        repairs.apply_factors(new, (), plan.factor)
+        plan.factor = _rescale_factor(analysis, before)
+        new = repairs.scaled_copy(value, (), plan.factor)
+        after = [norms * plan.factor for norms in before]
         plan.applied = 'rescale'
     elif action == 'clip':
-        clipped = 0
-        for part in analysis.parts:
-            norms = vector_norms(new, part.constraint.axes, mask=weight.mask,
-                                 name=weight.name + ' weight')
+        new, after, clipped = value, [], 0
+        for i, part in enumerate(analysis.parts):
+            norms = before[i] if i == 0 else vector_norms(
+                new, part.constraint.axes, mask=weight.mask,
+                name=weight.name + ' weight')
             factors = repairs.plan_clip(norms, part.target)
             clipped += int(np.count_nonzero(factors != 1.0))
-            repairs.apply_factors(new, part.constraint.axes, factors)
+            new = repairs.scaled_copy(new, part.constraint.axes, factors)
+            after.append(norms * factors)
+        if len(analysis.parts) > 1:  # a later clip changes earlier norms
+            after = _norms_all(weight, new)
         plan.clipped = clipped
         plan.applied = 'clip'
-    elif action == 'reinit':
+    else:  # reinit
         if rng is None:
             raise ValueError('reinit needs rng, a numpy.random.RandomState')
         family = analysis.recommended.family
         plan.new_init = family.to_dict()
+        new = np.empty_like(value)
         for tries in range(1, retries + 2):
             repairs.reinit(new, family, weight.constraints[0].axes, rng,
                            name=weight.name, mask=weight.mask)
-            if not _breaks(analysis, _norms_all(weight, new)):
+            after = _norms_all(weight, new)
+            if not _breaks(analysis, after):
                 break
         plan.tries = tries
         plan.applied = 'reinit'
-        norms_list = _norms_all(weight, new)
-        if _breaks(analysis, norms_list):
-            plan.factor = _rescale_factor(analysis, norms_list)
+        if _breaks(analysis, after):
+            plan.factor = _rescale_factor(analysis, after)
             repairs.apply_factors(new, (), plan.factor)
+            after = [norms * plan.factor for norms in after]
             plan.applied = 'reinit+rescale'
-    else:
-        raise ValueError('action must be one of %s; got %r'
-                         % (', '.join(repr(a) for a in ACTIONS), action))
     plan.value = new
     plan.after = [summarize(norms, part.target, part.constraint.limit)
-                  for norms, part in zip(_norms_all(weight, new),
-                                         analysis.parts)]
+                  for norms, part in zip(after, analysis.parts)]
     return plan

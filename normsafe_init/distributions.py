@@ -67,6 +67,9 @@ def fan_in_groups(n, m=None):
             for v, r in zip(values, repeats)]
 
 
+#: Entries drawn at once by element-wise families.
+_DRAW_BLOCK = 1 << 20
+
 #: Above this many degrees of freedom the chi moments come from their
 #: asymptotic series (scipy's ``chi.mean`` overflows to NaN past ~340 in
 #: scipy 1.2, and ``n - mean**2`` cancels).
@@ -255,7 +258,11 @@ class InitFamily(object):
         return optimize.brentq(excess, lo, hi, xtol=1e-14, rtol=1e-12)
 
     # -- drawing -------------------------------------------------------------
-    def draw(self, shape, axes, rng, dtype='float64', mask=None):
+    #: True when entries are drawn independently of the vector structure
+    #: (then ``draw`` works block by block, in bounded memory).
+    _elementwise = True
+
+    def draw(self, shape, axes, rng, dtype='float64', mask=None, out=None):
         """A new array drawn with pylearn2's semantics for this family.
 
         Parameters
@@ -268,10 +275,18 @@ class InitFamily(object):
         rng : numpy.random.RandomState
             A dedicated, seeded generator (never the model's own ``rng``).
         dtype : numpy dtype
-            dtype of the result.
+            dtype of the result (ignored when ``out`` is given).
         mask : array or None
             pylearn2 ``mask_weights``: masked entries are zero in the result
             (and :class:`Sparse` only places non-zeros on live entries).
+        out : ndarray or None
+            Array of ``shape`` to draw into (in place).
+
+        Notes
+        -----
+        Element-wise families draw blocks of at most ``2**20`` entries along
+        the first axis, in order, so the extra memory is one float64 block;
+        the stream of ``rng`` is used in a fixed order for a given shape.
         """
         shape = tuple(int(s) for s in shape)
         axes = check_axes(axes, len(shape))
@@ -280,12 +295,31 @@ class InitFamily(object):
             if mask.shape != shape:
                 raise ValueError('mask must have the weight shape %r; got %r'
                                  % (shape, mask.shape))
-        W = self._draw_unit(shape, axes, rng, mask)
-        if self.scale != 1.0:
-            W *= self.scale
-        if mask is not None:
-            W *= mask
-        return W.astype(dtype, copy=False)
+        if out is None:
+            out = np.empty(shape, dtype=dtype)
+        elif out.shape != shape:
+            raise ValueError('out must have the weight shape %r; got %r'
+                             % (shape, out.shape))
+        if not self._elementwise or not shape[0]:
+            W = self._draw_unit(shape, axes, rng, mask)
+            if self.scale != 1.0:
+                W *= self.scale
+            if mask is not None:
+                W *= mask
+            out[...] = W
+            return out
+        per_row = max(1, int(np.prod(shape[1:])))
+        step = max(1, _DRAW_BLOCK // per_row)
+        for start in range(0, shape[0], step):
+            stop = min(shape[0], start + step)
+            block = self._draw_unit((stop - start,) + shape[1:], axes, rng,
+                                    None)
+            if self.scale != 1.0:
+                block *= self.scale
+            if mask is not None:
+                block *= mask[start:stop]
+            out[start:stop] = block
+        return out
 
 
 class Gaussian(InitFamily):
@@ -338,6 +372,7 @@ class Sparse(Gaussian):
     """
     param_name = 'sparse_stdev'
     kind = 'sparse'
+    _elementwise = False
 
     def __init__(self, sparse_init, sparse_stdev=1.0):
         self.sparse_init = check_int(sparse_init, 'sparse_init', minimum=1)

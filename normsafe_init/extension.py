@@ -54,12 +54,13 @@ def _make_visible():
     pylearn2's ``train.py`` configures only the ``pylearn2`` logger, so a
     third-party logger would print nothing (Python 3) or complain (Python
     2). When neither the ``normsafe_init`` logger nor the root logger has a
-    handler, the ``pylearn2`` logger's handlers (which print its monitor
+    handler and no level was set on the ``normsafe_init`` logger, the ``pylearn2`` logger's handlers (which print its monitor
     output) are shared, or a plain stdout handler is added.
     """
     package_log = logging.getLogger('normsafe_init')
-    if package_log.handlers or logging.getLogger().handlers:
-        return
+    if (package_log.handlers or logging.getLogger().handlers
+            or package_log.level != logging.NOTSET):
+        return  # the user configured logging: respect it
     handlers = list(logging.getLogger('pylearn2').handlers)
     if not handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -246,7 +247,8 @@ class NormSafeInit(object):
         # 1. Analyse and plan everything; nothing is changed yet.
         planned = []
         for weight in selected:
-            value = weight.variable.get_value()
+            # borrow: read only here; every repair makes its own new array
+            value = weight.variable.get_value(borrow=True)
             analysis = analyze(weight, value, self.fraction, self.confidence,
                                self.mode)
             plan = plan_repair(analysis, value, act, rng)
@@ -257,7 +259,8 @@ class NormSafeInit(object):
                 new = plan.value.astype(weight.dtype, copy=False)
                 if new.shape != weight.shape:
                     raise AssertionError('internal: shape changed')  # pragma: no cover
-                weight.variable.set_value(new)
+                # borrow: the new array is ours alone; saves one copy
+                weight.variable.set_value(new, borrow=True)
         # 3. Log, record, channels.
         for weight, analysis, plan in planned:
             for line in _log_lines(weight, analysis, plan):

@@ -24,36 +24,13 @@ asymptotic expansions (``test_large_n_against_expansions``).
 from __future__ import absolute_import, division, print_function
 
 import math
-import os
 import warnings
 
 import numpy as np
 import pytest
 from scipy import integrate, optimize, special
 
-
-def _load_uniform():
-    """Import ``normsafe_init._uniform``; fall back to loading the file
-    directly if the package ``__init__`` cannot be imported (it imports
-    sibling modules that may be mid-edit)."""
-    try:
-        from normsafe_init import _uniform
-        return _uniform
-    except Exception:  # pragma: no cover - only while the package is broken
-        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            'normsafe_init', '_uniform.py')
-        try:
-            import importlib.util
-            spec = importlib.util.spec_from_file_location('_uniform_standalone', path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-        except ImportError:
-            import imp
-            return imp.load_source('_uniform_standalone', path)
-
-
-U = _load_uniform()
+from normsafe_init import _uniform as U
 
 
 # ---------------------------------------------------------------------------
