@@ -131,21 +131,50 @@ class LayerAnalysis(object):
 class RepairPlan(object):
     """What :func:`plan_repair` decided: ``action`` requested, ``applied``
     (``'none'``, ``'rescale'``, ``'clip'``, ``'reinit'`` or
-    ``'reinit+rescale'``), ``value`` (the new weight, or None when nothing
-    changes), ``factor`` (rescale), ``clipped`` (count), ``new_init``
-    (family dict), ``tries``, ``after`` (one NormSummary per constraint),
-    ``reason``."""
+    ``'reinit+rescale'``), ``value`` (a new weight array, or None),
+    ``factors`` (``[(axes, factors), ...]`` to multiply the weight by in
+    place, for ``rescale`` and single-constraint ``clip``), ``factor``
+    (rescale), ``clipped`` (count), ``new_init`` (family dict), ``tries``,
+    ``after`` (one NormSummary per constraint), ``reason``.
+
+    Applying a plan (:meth:`apply`) cannot fail half-way: everything was
+    computed by :func:`plan_repair`."""
 
     def __init__(self, action):
         self.action = action
         self.applied = 'none'
         self.value = None
+        self.factors = None
         self.factor = None
         self.clipped = None
         self.new_init = None
         self.tries = None
         self.after = []
         self.reason = None
+
+    @property
+    def changes(self):
+        """Whether applying the plan changes the weight."""
+        return self.value is not None or self.factors is not None
+
+    def apply(self, variable):
+        """Write the planned weight into the Theano shared ``variable`` with
+        ``set_value`` (same variable, dtype and shape). Factor plans multiply
+        the current value in place, so no second copy of the weight is
+        made."""
+        if self.value is not None:
+            current = variable.get_value(borrow=True)
+            new = self.value.astype(current.dtype, copy=False)
+            if new.shape != current.shape:  # pragma: no cover - internal
+                raise AssertionError('planned weight has another shape')
+            variable.set_value(new, borrow=True)
+        elif self.factors is not None:
+            current = variable.get_value(borrow=True)
+            if not current.flags.writeable:  # pragma: no cover
+                current = current.copy()
+            for axes, factors in self.factors:
+                repairs.apply_factors(current, axes, factors)
+            variable.set_value(current, borrow=True)
 
     def as_dict(self):
         return {'action': self.action, 'applied': self.applied,
@@ -178,12 +207,13 @@ def _rescale_factor(analysis, norms_list):
 
 
 def plan_repair(analysis, value, action, rng=None, retries=10):
-    """The repair of one analysed layer, as a new array.
+    """The repair of one analysed layer, computed but not applied.
 
-    ``value`` itself is never modified (it may be the live weight). Each
-    repair makes one new array of ``value``'s dtype; for ``rescale`` and
-    ``clip`` the norms after are derived from the measured ones and the
-    factors (no further pass over the weight). ``rng`` (a dedicated
+    ``value`` itself is never modified (it may be the live weight).
+    ``rescale`` and single-constraint ``clip`` plan per-vector factors
+    (applied in place by :meth:`RepairPlan.apply`; the norms after are
+    derived from the measured ones); ``reinit`` and a column-then-row
+    ``clip`` build a new array. ``rng`` (a dedicated
     ``numpy.random.RandomState``) is needed for ``reinit``.
     """
     if action not in ACTIONS:
@@ -201,12 +231,20 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
                        % '; '.join(p.note for p in analysis.parts if p.note))
         action = 'rescale'
     before = [part.norms for part in analysis.parts]
+    new = None
     if action == 'rescale':
         plan.factor = _rescale_factor(analysis, before)
-        new = repairs.scaled_copy(value, (), plan.factor)
+        plan.factors = [((), plan.factor)]
         after = [norms * plan.factor for norms in before]
         plan.applied = 'rescale'
-    elif action == 'clip':
+    elif action == 'clip' and len(analysis.parts) == 1:
+        part = analysis.parts[0]
+        factors = repairs.plan_clip(before[0], part.target)
+        plan.factors = [(part.constraint.axes, factors)]
+        plan.clipped = int(np.count_nonzero(factors != 1.0))
+        after = [before[0] * factors]
+        plan.applied = 'clip'
+    elif action == 'clip':  # col then row: the row norms need the copy
         new, after, clipped = value, [], 0
         for i, part in enumerate(analysis.parts):
             norms = before[i] if i == 0 else vector_norms(
@@ -216,8 +254,7 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
             clipped += int(np.count_nonzero(factors != 1.0))
             new = repairs.scaled_copy(new, part.constraint.axes, factors)
             after.append(norms * factors)
-        if len(analysis.parts) > 1:  # a later clip changes earlier norms
-            after = _norms_all(weight, new)
+        after = _norms_all(weight, new)  # the row clip moved the columns
         plan.clipped = clipped
         plan.applied = 'clip'
     else:  # reinit

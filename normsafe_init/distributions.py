@@ -67,6 +67,8 @@ def fan_in_groups(n, m=None):
             for v, r in zip(values, repeats)]
 
 
+_UNIT_MAX_PPF_CACHE = {}
+
 #: Entries drawn at once by element-wise families.
 _DRAW_BLOCK = 1 << 20
 
@@ -237,7 +239,18 @@ class InitFamily(object):
         groups = fan_in_groups(n, m)
         if len(groups) == 1:
             n_j, m_j = groups[0]
-            return self._unit_isf(-math.expm1(math.log(p) / m_j), n_j)
+            # Unit-scale quantiles do not depend on the scale: cache them, as
+            # the expected maximum, the solver and its result all ask again.
+            key = (self.kind, tuple(sorted(
+                (k, v) for k, v in self.params().items()
+                if k != self.param_name)), n_j, m_j, p)
+            value = _UNIT_MAX_PPF_CACHE.get(key)
+            if value is None:
+                if len(_UNIT_MAX_PPF_CACHE) >= 1024:
+                    _UNIT_MAX_PPF_CACHE.clear()
+                value = self._unit_isf(-math.expm1(math.log(p) / m_j), n_j)
+                _UNIT_MAX_PPF_CACHE[key] = value
+            return value
         unit = self.with_scale(1.0)
         log_p = math.log(p)
         # Bracket: the largest single-group quantile is an upper bound of

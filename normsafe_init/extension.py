@@ -255,12 +255,7 @@ class NormSafeInit(object):
             planned.append((weight, analysis, plan))
         # 2. Apply: set_value on the existing shared variables only.
         for weight, _, plan in planned:
-            if plan.value is not None:
-                new = plan.value.astype(weight.dtype, copy=False)
-                if new.shape != weight.shape:
-                    raise AssertionError('internal: shape changed')  # pragma: no cover
-                # borrow: the new array is ours alone; saves one copy
-                weight.variable.set_value(new, borrow=True)
+            plan.apply(weight.variable)
         # 3. Log, record, channels.
         for weight, analysis, plan in planned:
             for line in _log_lines(weight, analysis, plan):
@@ -270,7 +265,7 @@ class NormSafeInit(object):
                         item.name, item.class_name,
                         ', '.join('%s=%g' % kv for kv in sorted(
                             item.attrs.items())), item.reason)
-        changed = [w.name for w, _, p in planned if p.value is not None]
+        changed = [w.name for w, _, p in planned if p.changes]
         broken = [w.name for w, a, _ in planned if a.breaks]
         log.info('normsafe_init: %d of %d layer(s) broke fraction %g; '
                  'changed: %s', len(broken), len(planned), self.fraction,

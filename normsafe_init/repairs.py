@@ -67,13 +67,14 @@ def plan_clip(norms, target):
 
 def apply_factors(W, axes, factors):
     """``W *= factors`` in place, ``factors`` being a scalar or one value per
-    vector (the shape of ``W`` without ``axes``). A factor of exactly 1.0
-    leaves its vector bit-identical."""
+    vector (the shape of ``W`` without ``axes``), rounded to ``W``'s dtype
+    (one pass in that dtype). A factor of exactly 1.0 leaves its vector
+    bit-identical."""
     if np.ndim(factors) == 0:
         if float(factors) != 1.0:
-            W *= float(factors)
+            W *= W.dtype.type(factors)
         return W
-    factors = np.asarray(factors, dtype=np.float64)
+    factors = np.asarray(factors, dtype=np.float64).astype(W.dtype)
     # Re-insert the summed axes as length-1 axes so factors broadcast.
     shape = list(W.shape)
     for axis in np.atleast_1d(axes):  # an int axis too, as vector_norms
