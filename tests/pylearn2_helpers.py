@@ -31,6 +31,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import subprocess_env
 
 PY2 = sys.version_info[0] == 2
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -371,17 +372,3 @@ def train_script():
                         'train.py')
 
 
-def subprocess_env():
-    """``os.environ`` with this checkout first on ``PYTHONPATH`` (an
-    environment may hold an editable install of another checkout) and the
-    default ``THEANO_FLAGS`` of ``tests/conftest.py``."""
-    env = dict(os.environ)
-    parts = [REPO_ROOT] + [p for p in env.get('PYTHONPATH', '').split(
-        os.pathsep) if p]
-    env['PYTHONPATH'] = os.pathsep.join(parts)
-    env.setdefault(
-        'THEANO_FLAGS',
-        'blas.ldflags=,floatX=float32,base_compiledir='
-        + os.path.join(os.path.expanduser('~'), '.cache', 'normsafe_init',
-                       'theano'))
-    return env

@@ -33,6 +33,7 @@ from normsafe_init.norms import vector_norms
 from normsafe_init.yaml_fix import (Edit, YamlTextError, apply_edits,
                                     find_layer_mappings, format_value,
                                     tokenize)
+from helpers import Capture, subprocess_env
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
@@ -83,40 +84,11 @@ needs_pyyaml = pytest.mark.skipif(
     _pyyaml is None, reason='PyYAML is not installed in this environment')
 
 
-class Capture(object):
-    """A text stream that accepts ``str`` on Python 2 and 3 alike."""
-
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return ''.join(self.parts)
-
-
 def run_check(*argv):
     """``normsafe-init check ARGV`` in-process: (code, stdout, stderr)."""
     out, err = Capture(), Capture()
     code = cli.main(['check'] + list(argv), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
-
-
-def subprocess_env(extra_path=()):
-    env = dict(os.environ)
-    parts = list(extra_path) + [REPO_ROOT] + [
-        p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
-    env['PYTHONPATH'] = os.pathsep.join(parts)
-    env.setdefault(
-        'THEANO_FLAGS',
-        'blas.ldflags=,floatX=float32,base_compiledir='
-        + os.path.join(os.path.expanduser('~'), '.cache', 'normsafe_init',
-                       'theano'))
-    return env
 
 
 def run_subprocess(argv, extra_path=()):

@@ -12,24 +12,9 @@ import pytest
 from normsafe_init.cli import main
 from normsafe_init.distributions import Gaussian, Sparse, Uniform
 from normsafe_init.solver import assess, solve
+from helpers import Capture
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-class Capture(object):
-    """A text stream that accepts ``str`` on Python 2 and 3 alike."""
-
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
-        pass
-
-    def getvalue(self):
-        return ''.join(self.parts)
 
 
 def run(args):

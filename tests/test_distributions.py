@@ -19,24 +19,7 @@ from normsafe_init.distributions import (Gaussian, InitFamily, Sparse,
                                          family_from_params)
 from normsafe_init.montecarlo import monte_carlo
 from normsafe_init.norms import LAYOUT_AXES, vector_norms, vector_shape
-
-
-def assert_raises_msg(exc_type, message, func, *args, **kwargs):
-    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
-    with pytest.raises(exc_type) as info:
-        func(*args, **kwargs)
-    assert type(info.value) is exc_type
-    assert str(info.value) == message
-
-
-def close_to_digits(actual, expected, extra=0.0):
-    """``actual`` equals the decimal string ``expected`` to within one unit
-    of its last printed digit (plus ``extra``, absolute)."""
-    mantissa = expected.lower().split('e')[0]
-    decimals = len(mantissa.split('.')[1]) if '.' in mantissa else 0
-    exponent = int(expected.lower().split('e')[1]) if 'e' in expected else 0
-    tol = 10.0 ** (exponent - decimals) + extra
-    return abs(actual - float(expected)) <= tol
+from helpers import assert_raises_msg, close_to_digits
 
 
 # Realistic pylearn2 weight shapes for every layout in LAYOUT_AXES.

@@ -10,14 +10,7 @@ import pytest
 
 from normsafe_init.distributions import Gaussian, Sparse, Uniform, Zero
 from normsafe_init.montecarlo import MonteCarloResult, monte_carlo
-
-
-def assert_raises_msg(exc_type, message, func, *args, **kwargs):
-    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
-    with pytest.raises(exc_type) as info:
-        func(*args, **kwargs)
-    assert type(info.value) is exc_type
-    assert str(info.value) == message
+from helpers import assert_raises_msg
 
 
 FAMILIES = [Gaussian(0.1), Uniform(0.1), Uniform(0.1, include_prob=0.5),

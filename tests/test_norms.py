@@ -12,14 +12,7 @@ from normsafe_init import norms as norms_module
 from normsafe_init.norms import (DEFAULT_RTOL, LAYOUT_AXES, PINNED_RTOL,
                                  NormSummary, count_above, count_pinned,
                                  summarize, vector_norms, vector_shape)
-
-
-def assert_raises_msg(exc_type, message, func, *args, **kwargs):
-    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
-    with pytest.raises(exc_type) as info:
-        func(*args, **kwargs)
-    assert type(info.value) is exc_type
-    assert str(info.value) == message
+from helpers import assert_raises_msg
 
 
 def reference_norms(W, axes, mask=None):

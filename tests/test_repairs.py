@@ -12,14 +12,7 @@ from normsafe_init.distributions import Gaussian, Sparse, Uniform, Zero
 from normsafe_init.norms import LAYOUT_AXES, vector_norms, vector_shape
 from normsafe_init.repairs import (EPSILON, apply_factors, clip, plan_clip,
                                    plan_rescale, reinit, rescale)
-
-
-def assert_raises_msg(exc_type, message, func, *args, **kwargs):
-    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
-    with pytest.raises(exc_type) as info:
-        func(*args, **kwargs)
-    assert type(info.value) is exc_type
-    assert str(info.value) == message
+from helpers import assert_raises_msg
 
 
 class strict(object):

@@ -10,21 +10,7 @@ import pytest
 
 from normsafe_init.distributions import Gaussian, Sparse, Uniform, Zero
 from normsafe_init.solver import MODES, SafeScale, assess, solve
-
-
-def assert_raises_msg(exc_type, message, func, *args, **kwargs):
-    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
-    with pytest.raises(exc_type) as info:
-        func(*args, **kwargs)
-    assert type(info.value) is exc_type
-    assert str(info.value) == message
-
-
-def close_to_digits(actual, expected, extra=0.0):
-    """``actual`` equals the decimal string ``expected`` to within one unit
-    of its last printed digit (plus ``extra``, absolute)."""
-    decimals = len(expected.split('.')[1]) if '.' in expected else 0
-    return abs(actual - float(expected)) <= 10.0 ** -decimals + extra
+from helpers import assert_raises_msg, close_to_digits
 
 
 FAMILIES = [

@@ -8,17 +8,10 @@ from normsafe_init._validation import (check_axes, check_choice,
                                        check_fraction, check_int,
                                        check_open_probability, check_positive,
                                        check_real)
+from helpers import assert_raises_msg
 
 NAN = float('nan')
 INF = float('inf')
-
-
-def assert_raises_msg(exc_type, message, func, *args, **kwargs):
-    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
-    with pytest.raises(exc_type) as info:
-        func(*args, **kwargs)
-    assert type(info.value) is exc_type
-    assert str(info.value) == message
 
 
 # -- check_real ---------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Small helpers shared by the test modules (no pylearn2 needed)."""
+from __future__ import absolute_import, division, print_function
+
+import os
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def assert_raises_msg(exc_type, message, func, *args, **kwargs):
+    """``func(*args, **kwargs)`` raises exactly ``exc_type(message)``."""
+    with pytest.raises(exc_type) as info:
+        func(*args, **kwargs)
+    assert type(info.value) is exc_type
+    assert str(info.value) == message
+
+
+def close_to_digits(actual, expected, extra=0.0):
+    """``actual`` equals the decimal string ``expected`` to within one unit
+    of its last printed digit (plus ``extra``, absolute)."""
+    mantissa = expected.lower().split('e')[0]
+    decimals = len(mantissa.split('.')[1]) if '.' in mantissa else 0
+    exponent = int(expected.lower().split('e')[1]) if 'e' in expected else 0
+    tol = 10.0 ** (exponent - decimals) + extra
+    return abs(actual - float(expected)) <= tol
+
+
+class Capture(object):
+    """A text stream that accepts ``str`` on Python 2 and 3 alike."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, text):
+        self.parts.append(text)
+
+    def flush(self):
+        pass
+
+    def getvalue(self):
+        return ''.join(self.parts)
+
+
+def subprocess_env(extra_path=()):
+    """``os.environ`` with this checkout first on ``PYTHONPATH`` (an
+    environment may hold an editable install of another checkout) and the
+    default ``THEANO_FLAGS`` of ``tests/conftest.py``."""
+    env = dict(os.environ)
+    parts = list(extra_path) + [REPO_ROOT] + [
+        p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
+    env['PYTHONPATH'] = os.pathsep.join(parts)
+    env.setdefault(
+        'THEANO_FLAGS',
+        'blas.ldflags=,floatX=float32,base_compiledir='
+        + os.path.join(os.path.expanduser('~'), '.cache', 'normsafe_init',
+                       'theano'))
+    return env
