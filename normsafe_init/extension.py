@@ -247,7 +247,7 @@ class NormSafeInit(object):
         # 1. Analyse and plan everything; nothing is changed yet.
         planned = []
         for weight in selected:
-            # borrow: read only here; every repair makes its own new array
+            # borrow: only read while planning (plans are applied below)
             value = weight.variable.get_value(borrow=True)
             analysis = analyze(weight, value, self.fraction, self.confidence,
                                self.mode)
