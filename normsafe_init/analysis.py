@@ -245,7 +245,7 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
         after = [before[0] * factors]
         plan.applied = 'clip'
     elif action == 'clip':  # col then row: the row norms need the copy
-        new, after, clipped = value, [], 0
+        new, clipped = value, 0
         for i, part in enumerate(analysis.parts):
             norms = before[i] if i == 0 else vector_norms(
                 new, part.constraint.axes, mask=weight.mask,
@@ -253,7 +253,6 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
             factors = repairs.plan_clip(norms, part.target)
             clipped += int(np.count_nonzero(factors != 1.0))
             new = repairs.scaled_copy(new, part.constraint.axes, factors)
-            after.append(norms * factors)
         after = _norms_all(weight, new)  # the row clip moved the columns
         plan.clipped = clipped
         plan.applied = 'clip'
