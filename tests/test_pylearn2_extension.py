@@ -593,6 +593,33 @@ def test_masked_weights(action):
         assert (norms[[0, 1, 2, 4]] > 0.5 * (1 - 1e-6)).all()
 
 
+@pytest.mark.parametrize('action', REPAIRS)
+def test_softmax_with_column_and_row_limits(action):
+    """A Softmax may carry both constraints: every action must bring the
+    columns and the rows under their targets (clip: columns first, then
+    rows, as pylearn2 applies them)."""
+    y = mlp.Softmax(n_classes=6, layer_name='y', irange=1.0,
+                    max_col_norm=2.0, max_row_norm=1.5)
+    model = mlp.MLP(layers=[y], nvis=30)
+    before = y.W.get_value().copy()
+    ext = NormSafeInit(action=action, fraction=0.5, channels=False)
+    ext.setup(model, None, None)
+    value = y.W.get_value()
+    assert norms_of(value, (0,)).max() <= 1.0 * (1 + RTOL)
+    assert norms_of(value, (1,)).max() <= 0.75 * (1 + RTOL)
+    (layer,) = ext.last_record['layers']
+    assert [c['attr'] for c in layer['constraints']] == ['max_col_norm',
+                                                         'max_row_norm']
+    after = layer['repair']['after']
+    assert after[0]['max'] == pytest.approx(norms_of(value, (0,)).max(),
+                                            rel=1e-5)
+    assert after[1]['max'] == pytest.approx(norms_of(value, (1,)).max(),
+                                            rel=1e-5)
+    if action == 'rescale':  # one factor: the directions are kept
+        factor = layer['repair']['factor']
+        np.testing.assert_allclose(value, before * factor, rtol=1e-6)
+
+
 # -- the yaml_examples ---------------------------------------------------------------------------
 def example(name):
     return os.path.join(EXAMPLES_DIR, name)
