@@ -1193,12 +1193,7 @@ def sq_norm_isf(q, n, include_prob=1.0):
 
     :param q: scalar or array in ``(0, 1)``.
     """
-    n = _check_n(n)
-    p = _check_include_prob(include_prob)
-    arr = _check_level(q, 'q')
-    out = np.array([_solve_quantile(float(v), True, n, p)
-                    for v in np.atleast_1d(arr).ravel()])
-    return _as_output(out, arr)
+    return _quantiles(q, 'q', True, n, include_prob)
 
 
 def sq_norm_ppf(p_level, n, include_prob=1.0):
@@ -1209,10 +1204,16 @@ def sq_norm_ppf(p_level, n, include_prob=1.0):
 
     :param p_level: scalar or array in ``(0, 1)``.
     """
+    return _quantiles(p_level, 'p_level', False, n, include_prob)
+
+
+def _quantiles(levels, name, upper, n, include_prob):
+    """Validate, then solve one quantile per level (upper tail if
+    ``upper``), keeping the input's shape."""
     n = _check_n(n)
     p = _check_include_prob(include_prob)
-    arr = _check_level(p_level, 'p_level')
-    out = np.array([_solve_quantile(float(v), False, n, p)
+    arr = _check_level(levels, name)
+    out = np.array([_solve_quantile(float(v), upper, n, p)
                     for v in np.atleast_1d(arr).ravel()])
     return _as_output(out, arr)
 
