@@ -56,7 +56,7 @@ import numpy as np
 from ._validation import check_fraction, check_open_probability
 from .analysis import analyze
 from .distributions import family_from_params
-from .layers import find_constrained, walk_layers
+from .layers import find_constrained, walk_layers, weight_variable
 from .norms import summarize, vector_norms
 from . import yaml_fix
 
@@ -485,17 +485,10 @@ def _mro_names(obj):
 def _plain_weight(layer):
     """``(value, axes, kind)`` of an unconstrained layer's weight, or
     None: columns of a dense W, kernels of a convolution."""
-    weight = getattr(layer, 'W', None)
-    if weight is None or not hasattr(weight, 'get_value'):
-        weight = None
-        transformer = getattr(layer, 'transformer', None)
-        if transformer is not None and hasattr(transformer, 'get_params'):
-            try:
-                params = transformer.get_params()
-            except Exception:
-                params = []
-            if len(params) == 1:
-                weight = params[0]
+    try:
+        weight = weight_variable(layer)
+    except Exception:  # a foreign layer whose get_params fails
+        return None
     if weight is None:
         return None
     try:

@@ -32,7 +32,7 @@ from .distributions import family_from_params
 from .norms import vector_shape
 
 __all__ = ['Constraint', 'ConstrainedWeight', 'UnknownLayer', 'walk_layers',
-           'find_constrained', 'CONSTRAINT_ATTRS']
+           'find_constrained', 'weight_variable', 'CONSTRAINT_ATTRS']
 
 #: Layer attributes that carry a max-norm constraint.
 CONSTRAINT_ATTRS = ('max_col_norm', 'max_row_norm', 'max_kernel_norm')
@@ -222,11 +222,19 @@ def walk_layers(model, _path=''):
                 yield item
 
 
-def _weight_of(layer, where):
-    if where == 'W':
-        return getattr(layer, 'W', None)
+def weight_variable(layer, where=None):
+    """The weight shared variable of ``layer``, or None.
+
+    ``where='W'``: ``layer.W`` (``Softmax``); ``'transformer'``: the single
+    parameter of ``layer.transformer``; ``None``: ``layer.W`` if it is a
+    shared variable, else the transformer's (any layer, for listings).
+    """
+    if where in ('W', None):
+        weight = getattr(layer, 'W', None)
+        if where == 'W' or hasattr(weight, 'get_value'):
+            return weight
     transformer = getattr(layer, 'transformer', None)
-    if transformer is None:
+    if transformer is None or not hasattr(transformer, 'get_params'):
         return None
     params = transformer.get_params()
     if len(params) != 1:
@@ -296,7 +304,7 @@ def find_constrained(model):
         if not constraints:
             unconstrained.append((path, layer))
             continue
-        variable = _weight_of(layer, where)
+        variable = weight_variable(layer, where)
         if variable is None:
             unknown.append(UnknownLayer(
                 name, path, layer, attrs,
