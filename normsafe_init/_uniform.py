@@ -1287,6 +1287,14 @@ def _quad(f, a, b):
 _MOMENT_CACHE = {}
 
 
+def _cached_moments(n, include_prob):
+    """``(mean, sd)`` of the norm, validated and cached per ``(n, p)``."""
+    key = (_check_n(n), _check_include_prob(include_prob))
+    if key not in _MOMENT_CACHE:
+        _MOMENT_CACHE[key] = _norm_moments(*key)
+    return _MOMENT_CACHE[key]
+
+
 def norm_mean(n, include_prob=1.0):
     """``E sqrt(S)``: the mean norm at unit ``irange`` (exact, ~1e-12).
 
@@ -1294,12 +1302,7 @@ def norm_mean(n, include_prob=1.0):
     :func:`_norm_moments`), not from the delta method
     ``sqrt(n p / 3) (1 - (9/(5p) - 1)/(8 n))``, which is only a cross-check.
     """
-    n = _check_n(n)
-    p = _check_include_prob(include_prob)
-    key = (n, p)
-    if key not in _MOMENT_CACHE:
-        _MOMENT_CACHE[key] = _norm_moments(n, p)
-    return _MOMENT_CACHE[key][0]
+    return _cached_moments(n, include_prob)[0]
 
 
 def norm_std(n, include_prob=1.0):
@@ -1309,12 +1312,7 @@ def norm_std(n, include_prob=1.0):
     :func:`_norm_moments`); the delta method gives ``~ 1/sqrt(15)`` for
     ``p = 1`` and ``sqrt((9/(5p) - 1) p / 12)`` in general.
     """
-    n = _check_n(n)
-    p = _check_include_prob(include_prob)
-    key = (n, p)
-    if key not in _MOMENT_CACHE:
-        _MOMENT_CACHE[key] = _norm_moments(n, p)
-    return _MOMENT_CACHE[key][1]
+    return _cached_moments(n, include_prob)[1]
 
 
 # ---------------------------------------------------------------------------
