@@ -57,7 +57,7 @@ from ._validation import check_fraction, check_open_probability
 from .analysis import analyze
 from .distributions import family_from_params
 from .layers import find_constrained, walk_layers, weight_variable
-from .norms import summarize, vector_norms
+from .norms import summarize, vector_norms, vector_shape
 from . import yaml_fix
 
 __all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'LayerRow',
@@ -602,8 +602,9 @@ def analyze_model(model, fraction, confidence, debug=False):
     rows = []
     for weight in constrained:
         try:
-            analysis = analyze(weight, weight.variable.get_value(), fraction,
-                               confidence, MODE)
+            analysis = analyze(weight,
+                               weight.variable.get_value(borrow=True),
+                               fraction, confidence, MODE)
         except Exception as exc:
             if debug:
                 raise
@@ -645,8 +646,7 @@ def analyze_model(model, fraction, confidence, debug=False):
             row.summary = summarize(norms)
             row.kind = kind
             row.norms = norms
-            row.n = int(np.prod([value.shape[a] for a in axes]))
-            row.m = int(value.size // max(row.n, 1))
+            row.n, row.m = vector_shape(value.shape, axes)
         rows.append(row)
     rows.sort(key=lambda row: order.get(row.path, len(order)))
     return rows
