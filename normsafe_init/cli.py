@@ -53,7 +53,7 @@ def _build_parser():
     commands.required = True
     _add_solve(commands)
     try:
-        from . import check as check_module
+        from .pylearn2 import check as check_module
     except ImportError:  # pragma: no cover - check is optional
         check_module = None
     if check_module is not None:

@@ -96,8 +96,8 @@ def norms_of(value, axes, mask=None):
 
 def constrained_norms(model):
     """``[(weight, constraint, norms)]`` for every constrained weight of
-    ``model``, from the current values (see :mod:`normsafe_init.layers`)."""
-    from normsafe_init.layers import find_constrained
+    ``model``, from the current values (see :mod:`normsafe_init.pylearn2.layers`)."""
+    from normsafe_init.pylearn2.layers import find_constrained
     weights, _, _ = find_constrained(model)
     out = []
     for weight in weights:
@@ -110,7 +110,7 @@ def constrained_norms(model):
 
 def weight_snapshot(model):
     """``{layer name: copy of W}`` for every constrained weight."""
-    from normsafe_init.layers import find_constrained
+    from normsafe_init.pylearn2.layers import find_constrained
     weights, _, _ = find_constrained(model)
     return dict((w.name, w.variable.get_value().copy()) for w in weights)
 
@@ -122,7 +122,7 @@ def param_snapshot(model):
 
 def variables_of(model):
     """``{layer name: the weight's shared variable object}``."""
-    from normsafe_init.layers import find_constrained
+    from normsafe_init.pylearn2.layers import find_constrained
     weights, _, _ = find_constrained(model)
     return dict((w.name, w.variable) for w in weights)
 

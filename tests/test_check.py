@@ -1,5 +1,5 @@
-"""Tests of ``normsafe-init check`` (normsafe_init.check), its YAML text
-editor (normsafe_init.yaml_fix) and its plot (normsafe_init.plot).
+"""Tests of ``normsafe-init check`` (normsafe_init.pylearn2.check), its YAML text
+editor (normsafe_init.pylearn2.yaml_fix) and its plot (normsafe_init.plot).
 
 The text editor, the templates, the argument checks and the error paths
 that come before pylearn2 is imported run everywhere; everything that
@@ -25,12 +25,13 @@ import warnings
 import numpy as np
 import pytest
 
-from normsafe_init import check, cli, yaml_fix
+from normsafe_init import cli
+from normsafe_init.pylearn2 import check, yaml_fix
 from normsafe_init.analysis import analyze
-from normsafe_init.extension import NormSafeInit
-from normsafe_init.layers import find_constrained
+from normsafe_init.pylearn2.extension import NormSafeInit
+from normsafe_init.pylearn2.layers import find_constrained
 from normsafe_init.norms import vector_norms
-from normsafe_init.yaml_fix import (Edit, YamlTextError, apply_edits,
+from normsafe_init.pylearn2.yaml_fix import (Edit, YamlTextError, apply_edits,
                                     find_layer_mappings, format_value,
                                     tokenize)
 from helpers import Capture, subprocess_env
@@ -609,8 +610,8 @@ def test_check_is_a_sub_command(capsys):
 
 
 def test_modules_import_no_heavy_dependency():
-    code = ('import sys; import normsafe_init.cli, normsafe_init.check, '
-            'normsafe_init.yaml_fix, normsafe_init.plot; '
+    code = ('import sys; import normsafe_init.cli, normsafe_init.pylearn2.check, '
+            'normsafe_init.pylearn2.yaml_fix, normsafe_init.plot; '
             'bad = sorted(m for m in sys.modules if m.split(".")[0] in '
             '("pylearn2", "theano", "matplotlib", "yaml")); '
             'print(",".join(bad)); sys.exit(1 if bad else 0)')

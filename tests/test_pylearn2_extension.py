@@ -43,8 +43,8 @@ from pylearn2.utils import serial  # noqa: E402
 
 import normsafe_init  # noqa: E402
 from normsafe_init import NormSafeInit  # noqa: E402
-from normsafe_init.channels import channel_names  # noqa: E402
-from normsafe_init.layers import find_constrained  # noqa: E402
+from normsafe_init.pylearn2.channels import channel_names  # noqa: E402
+from normsafe_init.pylearn2.layers import find_constrained  # noqa: E402
 
 FRACTION = 0.5
 LAYERS = ['h0', 'h1', 'h2', 'y']
@@ -320,7 +320,7 @@ def test_log_lines(runs):
         assert 'normsafe_%s_max_over_limit' % name in channels
         assert 'normsafe_%s_pinned' % name in channels
     assert not [rec for rec in log.records if rec.levelno >= logging.WARNING]
-    assert all(rec.name == 'normsafe_init.extension' for rec in log.records)
+    assert all(rec.name == 'normsafe_init.pylearn2.extension' for rec in log.records)
 
 
 @pytest.mark.parametrize('action', REPAIRS + ['report'])

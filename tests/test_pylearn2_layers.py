@@ -1,4 +1,4 @@
-"""Adapter tests of :mod:`normsafe_init.layers` against REAL pylearn2 layers.
+"""Adapter tests of :mod:`normsafe_init.pylearn2.layers` against REAL pylearn2 layers.
 
 The MLPs are built in Python (``pylearn2.models.mlp.MLP(layers=..., nvis=...)``
 or ``input_space=...``), which draws the initial weights with numpy only: no
@@ -25,7 +25,7 @@ from pylearn2.space import Conv2DSpace  # noqa: E402
 from normsafe_init.analysis import analyze  # noqa: E402
 from normsafe_init.distributions import (Gaussian, Sparse, Uniform,  # noqa
                                          Zero)
-from normsafe_init.layers import find_constrained, walk_layers  # noqa: E402
+from normsafe_init.pylearn2.layers import find_constrained, walk_layers  # noqa: E402
 
 
 def by_name(weights):

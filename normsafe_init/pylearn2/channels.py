@@ -19,7 +19,7 @@ channels, without their graphs, and sets ``on_channel_conflict`` to
 """
 from __future__ import absolute_import, division, print_function
 
-from .norms import PINNED_RTOL
+from ..norms import PINNED_RTOL
 
 __all__ = ['channel_names', 'add_channels']
 

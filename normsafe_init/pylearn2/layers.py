@@ -28,8 +28,8 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from .distributions import family_from_params
-from .norms import vector_shape
+from ..distributions import family_from_params
+from ..norms import vector_shape
 
 __all__ = ['Constraint', 'ConstrainedWeight', 'UnknownLayer', 'walk_layers',
            'find_constrained', 'weight_variable', 'CONSTRAINT_ATTRS']

@@ -19,12 +19,12 @@ import sys
 
 import numpy as np
 
-from . import __version__
-from ._validation import (STRING_TYPES, check_choice, check_fraction,
+from .. import __version__
+from .._validation import (STRING_TYPES, check_choice, check_fraction,
                           check_int, check_open_probability)
-from .analysis import ACTIONS, analyze, plan_repair
+from ..analysis import ACTIONS, analyze, plan_repair
 from .layers import find_constrained
-from .solver import MODES
+from ..solver import MODES
 
 __all__ = ['NormSafeInit', 'TAG_KEY', 'model_looks_trained']
 

@@ -53,11 +53,11 @@ import warnings
 
 import numpy as np
 
-from ._validation import check_fraction, check_open_probability
-from .analysis import analyze
-from .distributions import family_from_params
+from .._validation import check_fraction, check_open_probability
+from ..analysis import analyze
+from ..distributions import family_from_params
 from .layers import find_constrained, walk_layers, weight_variable
-from .norms import summarize, vector_norms, vector_shape
+from ..norms import summarize, vector_norms, vector_shape
 from . import yaml_fix
 
 __all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'LayerRow',
@@ -155,7 +155,7 @@ def _run(args, out, err):
     defines = parse_defines(args.defines)
     _check_outputs(args)
     if args.plot:
-        from . import plot
+        from .. import plot
         try:
             plot.require_matplotlib()
         except ImportError as exc:
@@ -172,7 +172,7 @@ def _run(args, out, err):
         fix = fix_text(raw, report, defines, path, args.fix, debug=args.debug,
                        err=err)
     if args.plot:
-        from . import plot
+        from .. import plot
         try:
             plot.plot_panels(report.panels(), args.plot,
                              suptitle='%s: fraction %g, confidence %g'
@@ -790,7 +790,7 @@ class CheckReport(object):
     def panels(self):
         """One :class:`normsafe_init.plot.Panel` per constraint of every
         constrained layer."""
-        from .plot import Panel
+        from ..plot import Panel
         panels = []
         for row in self.constrained:
             for part in row.analysis.parts:
