@@ -1,0 +1,643 @@
+"""Tests of the YAML text editor of ``check --fix``
+(normsafe_init.pylearn2.yaml_fix) and of write_atomic: pure text, run
+wherever PyYAML is importable, plus the editor against PyYAML on every
+YAML shipped with pylearn2 (where pylearn2 is importable)."""
+from __future__ import absolute_import, division, print_function
+
+import difflib
+import inspect
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from normsafe_init import cli
+from normsafe_init.pylearn2 import check, yaml_fix
+from normsafe_init.analysis import analyze
+from normsafe_init.pylearn2.extension import NormSafeInit
+from normsafe_init.pylearn2.layers import find_constrained
+from normsafe_init.norms import vector_norms
+from normsafe_init.pylearn2.yaml_fix import (Edit, YamlTextError, apply_edits,
+                                    find_layer_mappings, format_value,
+                                    tokenize)
+from helpers import Capture, subprocess_env
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+DATA = os.path.join(TESTS_DIR, 'data')
+SEED = os.path.join(REPO_ROOT, 'yaml_examples', 'seed_conv_fc.yaml')
+BLOCK = os.path.join(DATA, 'block_style.yaml')
+TEMPLATE = os.path.join(DATA, 'template_conv_fc.yaml')
+MODEL_ONLY = os.path.join(DATA, 'model_only.yaml')
+TEMPLATE_DEFINES = ['-D', 'h0_irange=0.05', '-D', 'istdev=0.05',
+                    '-D', 'max_epochs=2']
+
+
+def _pylearn2_problem():
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            import theano  # noqa: F401
+            import pylearn2.config.yaml_parse  # noqa: F401
+            import pylearn2.models.mlp  # noqa: F401
+    except Exception as exc:  # ImportError, or Theano failing at import
+        return '%s: %s' % (type(exc).__name__, exc)
+    return None
+
+
+def _matplotlib_problem():
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa
+    except Exception as exc:
+        return '%s: %s' % (type(exc).__name__, exc)
+    return None
+
+
+PYLEARN2_PROBLEM = _pylearn2_problem()
+needs_pylearn2 = pytest.mark.skipif(
+    PYLEARN2_PROBLEM is not None,
+    reason='pylearn2 is not importable in this environment (%s): these '
+           'tests build real pylearn2 models' % PYLEARN2_PROBLEM)
+MATPLOTLIB_PROBLEM = _matplotlib_problem()
+needs_matplotlib = pytest.mark.skipif(
+    MATPLOTLIB_PROBLEM is not None,
+    reason='matplotlib is not importable in this environment (%s): --plot '
+           'needs it' % MATPLOTLIB_PROBLEM)
+try:
+    import yaml as _pyyaml
+except ImportError:
+    _pyyaml = None
+needs_pyyaml = pytest.mark.skipif(
+    _pyyaml is None, reason='PyYAML is not installed in this environment')
+
+
+def run_check(*argv):
+    """``normsafe-init check ARGV`` in-process: (code, stdout, stderr)."""
+    out, err = Capture(), Capture()
+    code = cli.main(['check'] + list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_subprocess(argv, extra_path=()):
+    """``python -m normsafe_init check ARGV``: (code, stdout, stderr)."""
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'normsafe_init', 'check'] + list(argv),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT,
+        env=subprocess_env(extra_path))
+    out, err = proc.communicate()
+    return proc.returncode, out.decode('utf-8'), err.decode('utf-8')
+
+
+def read(path):
+    with open(path, 'rb') as stream:
+        return stream.read().decode('utf-8')
+
+
+def write(path, text):
+    with open(path, 'wb') as stream:
+        stream.write(text.encode('utf-8'))
+
+
+def one_line(text):
+    """The single line of an error message (asserting there is one)."""
+    lines = text.strip('\n').split('\n')
+    assert len(lines) == 1, text
+    assert 'Traceback' not in text
+    return lines[0]
+
+
+def table_rows(stdout):
+    """``{layer name: [row fields, ...]}`` of the table in ``stdout``
+    (data rows have 17 whitespace-separated fields)."""
+    rows = {}
+    for line in stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 17 and fields[0] != 'layer':
+            rows.setdefault(fields[0], []).append(fields)
+    return rows
+
+
+
+
+def changed_lines(old, new):
+    """``(removed, added)`` lines of a line diff of two texts."""
+    diff = list(difflib.ndiff(old.splitlines(True), new.splitlines(True)))
+    removed = [line[2:] for line in diff if line.startswith('- ')]
+    added = [line[2:] for line in diff if line.startswith('+ ')]
+    return removed, added
+
+
+# ===========================================================================
+# yaml_fix: the text editor (pure text, runs everywhere)
+# ===========================================================================
+
+FLOW = """\
+# layer_name: 'h0' in a comment is not a layer
+!obj:Train {
+    note: 'layer_name: h0 (in a string)',
+    model: !obj:MLP {
+        layers: [
+            !obj:Conv {
+                layer_name: 'h0',
+                kernel_shape: [5, 5],
+                sub: { irange: 9.0 },   # a nested mapping: not h0's
+                irange: .05,            # keep this comment
+                max_kernel_norm: 1.9,
+            },
+            !obj:Linear { layer_name: "h1", dim: 10, istdev: 0.5 },
+        ],
+    },
+}
+"""
+
+BLOCK_TEXT = """\
+model: !obj:MLP
+  layers:
+  - layer_name: a
+    irange: 0.5
+    sub:
+      irange: 9.0
+  - !obj:Linear
+    layer_name: b
+    istdev: 0.25   # comment
+    doc: |
+      layer_name: fake
+      istdev: 3
+    shape: [3,
+            4]
+  top: 1
+"""
+
+
+def test_tokenize_flow_kinds():
+    tokens = tokenize("{a: 1, b: 'x, y', c: [1, 2]}  # done\n")
+    assert [(t.kind, t.text) for t in tokens] == [
+        ('flow_open', '{'), ('plain', 'a'), ('colon', ':'), ('plain', '1'),
+        ('comma', ','), ('plain', 'b'), ('colon', ':'),
+        ('single', "'x, y'"), ('comma', ','), ('plain', 'c'),
+        ('colon', ':'), ('flow_open', '['), ('plain', '1'), ('comma', ','),
+        ('plain', '2'), ('flow_close', ']'), ('flow_close', '}'),
+        ('comment', '# done')]
+    assert [t.depth for t in tokens[:3]] == [1, 1, 1]
+    assert tokens[12].depth == 2
+
+
+def test_tokenize_block_kinds_and_columns():
+    tokens = tokenize("a: !t &x 1\n- b: *x\nc: |\n  lit: {\n")
+    kinds = [(t.kind, t.text, t.line, t.col) for t in tokens]
+    assert kinds == [
+        ('plain', 'a', 0, 0), ('colon', ':', 0, 1), ('tag', '!t', 0, 3),
+        ('anchor', '&x', 0, 6), ('plain', '1', 0, 9), ('dash', '-', 1, 0),
+        ('plain', 'b', 1, 2), ('colon', ':', 1, 3), ('alias', '*x', 1, 5),
+        ('plain', 'c', 2, 0), ('colon', ':', 2, 1),
+        ('block_scalar', '|\n  lit: {', 2, 3)]
+
+
+def test_tokenize_plain_scalars_keep_their_characters():
+    tokens = tokenize("a: don't # c\nb: x#y, z\nurl: http://h:1/p\n")
+    values = [t.text for t in tokens if t.kind == 'plain']
+    assert values == ['a', "don't", 'b', 'x#y, z', 'url', 'http://h:1/p']
+
+
+@pytest.mark.parametrize('text, where', [
+    ("a: 'open\nb: 1\n", 'line 1, column 4: unterminated single-quoted'),
+    ('a: "x\\"\n', 'line 1, column 4: unterminated double-quoted'),
+    ('a: [1, 2}\n', "line 1, column 9: '}' closes the '[' opened at line 1"),
+    ('a: {b: [1, 2}\n', "'}' closes the '[' opened at line 1"),
+    ('a: {b: 1\nc: 2\n', "line 1, column 4: '{' is never closed"),
+])
+def test_tokenize_errors_name_the_line(text, where):
+    with pytest.raises(YamlTextError) as info:
+        tokenize(text)
+    assert where in str(info.value)
+
+
+def test_find_layer_mappings_flow():
+    found = find_layer_mappings(FLOW)
+    assert sorted(found) == ['h0', 'h1']
+    (h0,), (h1,) = found['h0'], found['h1']
+    assert h0.style == 'flow' and h1.style == 'flow'
+    assert [e.key for e in h0.entries] == [
+        'layer_name', 'kernel_shape', 'sub', 'irange', 'max_kernel_norm']
+    assert h0.get('irange')[0].value_token.text == '.05'
+    assert h0.get('sub')[0].value_token is None     # a nested mapping
+    assert FLOW[h0.start] == '{' and FLOW[h0.end - 1] == '}'
+    assert [e.key for e in h1.entries] == ['layer_name', 'dim', 'istdev']
+
+
+def test_find_layer_mappings_block():
+    found = find_layer_mappings(BLOCK_TEXT)
+    assert sorted(found) == ['a', 'b']          # not 'fake' (block scalar)
+    (a,), (b,) = found['a'], found['b']
+    assert a.style == 'block' and a.col == 4
+    assert [e.key for e in a.entries] == ['layer_name', 'irange', 'sub']
+    assert [e.key for e in b.entries] == ['layer_name', 'istdev', 'doc',
+                                          'shape']
+    assert b.get('istdev')[0].value_token.text == '0.25'
+
+
+def test_find_layer_mappings_quoting():
+    text = ("- {layer_name: 'it''s', irange: 1}\n"
+            '- {layer_name: "q\\"x", irange: 2}\n'
+            "- {'layer_name': plain, irange: 3}\n")
+    assert sorted(find_layer_mappings(text)) == ['it\'s', 'plain', 'q"x']
+
+
+def _only_token_changed(old, new, old_token, new_token):
+    """``new`` is ``old`` with one occurrence of ``old_token`` replaced."""
+    start = 0
+    while True:
+        start = old.index(old_token, start)
+        if old[:start] + new_token + old[start + len(old_token):] == new:
+            return True
+        start += 1
+
+
+def test_replace_flow_value_only_the_token():
+    new, (result,) = apply_edits(FLOW, [Edit('h0', 'irange', 0.0123456789)])
+    assert result.status == 'replaced' and result.ok
+    assert (result.old, result.new, result.line) == ('.05', '0.0123456', 10)
+    assert _only_token_changed(FLOW, new, '.05', '0.0123456')
+    assert '            irange: 0.0123456,            # keep this comment\n' \
+        in new
+    assert 'sub: { irange: 9.0 }' in new
+
+
+def test_replace_block_value_keeps_comment():
+    new, (ra, rb) = apply_edits(BLOCK_TEXT, [Edit('a', 'irange', 0.125),
+                                             Edit('b', 'istdev', 0.0625)])
+    assert (ra.status, rb.status) == ('replaced', 'replaced')
+    removed, added = changed_lines(BLOCK_TEXT, new)
+    assert removed == ['    irange: 0.5\n', '    istdev: 0.25   # comment\n']
+    assert added == ['    irange: 0.125\n', '    istdev: 0.0625   # comment\n']
+    assert '      irange: 9.0\n' in new and '      istdev: 3\n' in new
+
+
+def test_edit_several_layers_one_pass():
+    text = read(SEED)
+    new, results = apply_edits(text, [Edit('h0', 'irange', 0.01),
+                                      Edit('h1', 'irange', 0.02),
+                                      Edit('h2', 'istdev', 0.03),
+                                      Edit('y', 'irange', 0.04)])
+    assert [r.status for r in results] == ['replaced'] * 4
+    removed, added = changed_lines(text, new)
+    assert [line.strip() for line in removed] == [
+        'irange: .05,', 'irange: .2,', 'istdev: .05,', 'irange: .05,']
+    assert [line.strip() for line in added] == [
+        'irange: 0.01,', 'irange: 0.02,', 'istdev: 0.03,', 'irange: 0.04,']
+    assert len(new.splitlines()) == len(text.splitlines())
+
+
+def test_anchor_kept_and_aliases_reported():
+    text = ("layers:\n"
+            "- {layer_name: a, irange: &ir 0.5}\n"
+            "- {layer_name: b, irange: *ir}\n"
+            "- {layer_name: c, irange: *ir}\n")
+    new, (result,) = apply_edits(text, [Edit('a', 'irange', 0.25)])
+    assert '- {layer_name: a, irange: &ir 0.25}\n' in new
+    assert result.note == ('the anchor &ir is also used by the alias(es) on '
+                           'line(s) 3, 4, which change too')
+    # Replacing an alias gives that layer its own value; the note of the
+    # anchored edit is made once every edit is done.
+    new, results = apply_edits(text, [Edit('a', 'irange', 0.25),
+                                      Edit('b', 'irange', 0.125)])
+    assert new.splitlines()[1:] == ['- {layer_name: a, irange: &ir 0.25}',
+                                    '- {layer_name: b, irange: 0.125}',
+                                    '- {layer_name: c, irange: *ir}']
+    assert results[0].note.endswith('line(s) 4, which change too')
+    assert results[1].note.startswith('the alias *ir was replaced')
+
+
+def test_template_value_is_not_edited():
+    text = "- {layer_name: h2, istdev: %(istdev)f, dim: %(dim)d}\n"
+    new, (result,) = apply_edits(text, [Edit('h2', 'istdev', 0.01)])
+    assert new == text
+    assert result.status == 'template' and not result.ok
+    assert result.placeholder == ['istdev']
+    assert result.old == '%(istdev)f'
+
+
+@pytest.mark.parametrize('text, edit, status, message', [
+    ("- {layer_name: a, irange: 1}\n", Edit('zz', 'irange', 0.5),
+     'not_found', "no mapping with layer_name 'zz' found in the text"),
+    ("- {layer_name: a, irange: 1}\n- {layer_name: a, irange: 2}\n",
+     Edit('a', 'irange', 0.5), 'ambiguous',
+     "layer_name 'a' appears 2 times in the text (lines 1, 2): edit it by "
+     "hand"),
+    ("- {layer_name: a, istdev: 1}\n", Edit('a', 'irange', 0.5),
+     'missing_key', "layer 'a' (line 1) has no 'irange' key in its mapping"),
+    ("- {layer_name: a, irange: 1, irange: 2}\n", Edit('a', 'irange', 0.5),
+     'duplicate_key', "layer 'a' has 2 'irange' keys (lines 1, 1)"),
+    ("- {layer_name: a, irange: big}\n", Edit('a', 'irange', 0.5),
+     'not_editable', "layer 'a': 'irange: big' (line 1) is not a number"),
+    ("- layer_name: a\n  irange:\n    0.5\n", Edit('a', 'irange', 0.25),
+     'not_editable', "layer 'a': the value of 'irange' (line 2) is not a "
+     "scalar on the key's line"),
+    ("- layer_name: a\n  irange: 0.5\n", Edit('a', 'irange', 0.5),
+     'unchanged', "layer 'a': 'irange' is already 0.5"),
+])
+def test_edit_failures_leave_the_text(text, edit, status, message):
+    new, (result,) = apply_edits(text, [edit])
+    assert new == text
+    assert result.status == status
+    assert result.message == message
+
+
+def test_block_sequence_at_the_key_column_stays_in_the_mapping():
+    text = ("layers:\n"
+            "- layer_name: a\n"
+            "  kernel_shape:\n"
+            "  - 5\n"
+            "  - 5\n"
+            "  # a comment at column 0 does not end it:\n"
+            "# really\n"
+            "  irange: 0.5\n"
+            "- layer_name: b\n"
+            "  irange: 0.5\n")
+    (a,) = find_layer_mappings(text)['a']
+    assert [e.key for e in a.entries] == ['layer_name', 'kernel_shape',
+                                          'irange']
+    new, (result,) = apply_edits(text, [Edit('a', 'irange', 0.25)])
+    assert result.line == 8
+    assert new == text.replace('  irange: 0.5\n- layer_name: b',
+                               '  irange: 0.25\n- layer_name: b')
+
+
+def test_nested_key_is_not_the_layers_key():
+    text = "- {layer_name: a, sub: {irange: 9.0}, istdev: 1}\n"
+    new, (result,) = apply_edits(text, [Edit('a', 'irange', 0.5)])
+    assert result.status == 'missing_key' and new == text
+    text = "- layer_name: a\n  sub:\n    irange: 9.0\n  istdev: 1\n"
+    new, (result,) = apply_edits(text, [Edit('a', 'irange', 0.5)])
+    assert result.status == 'missing_key' and new == text
+
+
+def test_tagged_quoted_value_is_replaced_keeping_the_tag():
+    text = "- {layer_name: a, irange: !float '1e-3'}\n"
+    new, (result,) = apply_edits(text, [Edit('a', 'irange', 0.0005)])
+    assert new == "- {layer_name: a, irange: !float 0.0005}\n"
+
+
+SPARSE = Edit('h', 'sparse_stdev', 0.1234567, insert_after='sparse_init')
+
+
+@pytest.mark.parametrize('text, expected', [
+    # flow, own line, trailing comma
+    ("!obj:L {\n    layer_name: h,\n    sparse_init: 15,  # k\n"
+     "    dim: 5,\n}\n",
+     "!obj:L {\n    layer_name: h,\n    sparse_init: 15,  # k\n"
+     "    sparse_stdev: 0.123456,\n    dim: 5,\n}\n"),
+    # flow, inline, comma
+    ("{layer_name: h, sparse_init: 15, dim: 5}\n",
+     "{layer_name: h, sparse_init: 15, sparse_stdev: 0.123456, dim: 5}\n"),
+    # flow, last entry on its own line, no trailing comma: one comma added
+    ("{\n    layer_name: h,\n    sparse_init: 15  # k\n}\n",
+     "{\n    layer_name: h,\n    sparse_init: 15,  # k\n"
+     "    sparse_stdev: 0.123456\n}\n"),
+    # flow, last entry inline
+    ("{layer_name: h, sparse_init: 15}\n",
+     "{layer_name: h, sparse_init: 15, sparse_stdev: 0.123456}\n"),
+    # block
+    ("- !obj:L\n    layer_name: h\n    sparse_init: 15   # k\n    dim: 5\n",
+     "- !obj:L\n    layer_name: h\n    sparse_init: 15   # k\n"
+     "    sparse_stdev: 0.123456\n    dim: 5\n"),
+    # block, compact entry first, no final newline
+    ("- sparse_init: 15\n  layer_name: h",
+     "- sparse_init: 15\n  sparse_stdev: 0.123456\n  layer_name: h"),
+    ("- layer_name: h\n  sparse_init: 15",
+     "- layer_name: h\n  sparse_init: 15\n  sparse_stdev: 0.123456"),
+    # CRLF line endings are kept
+    ("- layer_name: h\r\n  sparse_init: 15\r\n  dim: 5\r\n",
+     "- layer_name: h\r\n  sparse_init: 15\r\n  sparse_stdev: 0.123456\r\n"
+     "  dim: 5\r\n"),
+    ("{\r\n  layer_name: h,\r\n  sparse_init: 15,\r\n}\r\n",
+     "{\r\n  layer_name: h,\r\n  sparse_init: 15,\r\n"
+     "  sparse_stdev: 0.123456,\r\n}\r\n"),
+])
+def test_insert_sparse_stdev(text, expected):
+    new, (result,) = apply_edits(text, [SPARSE])
+    assert result.status == 'inserted', result.message
+    assert new == expected
+    # ... and the new entry is found where it belongs.
+    (mapping,) = find_layer_mappings(new)['h']
+    assert mapping.get('sparse_stdev')[0].value_token.text == '0.123456'
+
+
+@needs_pyyaml
+@pytest.mark.parametrize('text', [
+    "{layer_name: h, sparse_init: 15, dim: 5}\n",
+    "{\n    layer_name: h,\n    sparse_init: 15  # k\n}\n",
+    "- !!map\n    layer_name: h\n    sparse_init: 15   # k\n    dim: 5\n",
+])
+def test_inserted_entry_is_valid_yaml(text):
+    new, _ = apply_edits(text, [SPARSE])
+    loaded = _pyyaml.safe_load(new)
+    mapping = loaded[0] if isinstance(loaded, list) else loaded
+    assert mapping['sparse_stdev'] == 0.123456
+    assert mapping['sparse_init'] == 15
+
+
+def test_crlf_and_bom_are_kept():
+    text = u'\ufeff# c\r\n{layer_name: a, irange: 0.5}\r\n'
+    new, (result,) = apply_edits(text, [Edit('a', 'irange', 0.25)])
+    assert result.status == 'replaced'
+    assert new == u'\ufeff# c\r\n{layer_name: a, irange: 0.25}\r\n'
+
+
+@pytest.mark.parametrize('value, expected', [
+    (0.0163751999, '0.0163751'), (0.123444999, '0.123444'),
+    (0.5, '0.5'), (2, '2.0'), (1e-5, '1.0e-05'),
+    (1.23456789e-5, '1.23456e-05'),
+    (0.26708766, '0.267087'), (123456789.0, '1.23456e+08'),
+    (0.1, '0.1'), (1.0 / 3.0, '0.333333'), (2.0 / 3.0, '0.666666'),
+])
+def test_format_value(value, expected):
+    assert format_value(value) == expected
+
+
+def test_format_value_rounds_down_and_stays_a_float():
+    rng = np.random.RandomState(0)
+    for value in 10.0 ** rng.uniform(-9, 3, size=2000):
+        text = format_value(value)
+        assert float(text) <= value
+        assert (value - float(text)) / value < 1.1e-5
+        assert '.' in text.split('e')[0]
+        # PyYAML's float regex (YAML 1.1) needs a '.', and a signed exponent
+        assert re.match(r'^[0-9]+\.[0-9]*(e[-+][0-9]+)?$', text), text
+
+
+@pytest.mark.parametrize('value', [0, -1.0, float('inf'), float('nan')])
+def test_format_value_rejects(value):
+    with pytest.raises(ValueError):
+        format_value(value)
+
+
+@needs_pyyaml
+def test_formatted_values_load_as_floats():
+    for value in (1e-5, 3.3e-7, 0.5, 2, 1234567.0):
+        loaded = _pyyaml.safe_load('v: %s' % format_value(value))['v']
+        assert isinstance(loaded, float)
+
+
+def test_fixture_texts_are_found():
+    expected = {SEED: ['h0', 'h1', 'h2', 'y'],
+                TEMPLATE: ['h0', 'h1', 'h2', 'y'],
+                BLOCK: ['h0', 'h1', 'h2', 'y'],
+                MODEL_ONLY: ['h0', 'h1', 'y']}
+    for path, names in expected.items():
+        found = find_layer_mappings(read(path))
+        assert sorted(found) == names, path
+        assert all(len(found[name]) == 1 for name in names)
+
+
+def test_write_atomic(tmp_path):
+    path = str(tmp_path / 'out.yaml')
+    yaml_fix.write_atomic(path, b'a: 1\n')
+    assert read(path) == 'a: 1\n'
+    os.chmod(path, 0o640)
+    yaml_fix.write_atomic(path, b'a: 2\n')
+    assert read(path) == 'a: 2\n'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert os.listdir(str(tmp_path)) == ['out.yaml']
+    with pytest.raises((IOError, OSError)):
+        yaml_fix.write_atomic(str(tmp_path / 'missing' / 'x.yaml'), b'')
+    assert os.listdir(str(tmp_path)) == ['out.yaml']
+
+
+
+# ===========================================================================
+# the text editor against PyYAML, on every YAML shipped with pylearn2
+# ===========================================================================
+
+def _pylearn2_yaml_files():
+    if PYLEARN2_PROBLEM is not None:
+        return []
+    import pylearn2
+    root = os.path.dirname(os.path.abspath(pylearn2.__file__))
+    found = []
+    for directory, _, names in os.walk(root):
+        found.extend(os.path.join(directory, name) for name in names
+                     if name.endswith(('.yaml', '.yml')))
+    return sorted(found)
+
+
+_PLACEHOLDER_CONVERSION = re.compile(r'%\([^)]*\)[-#0 +]*[0-9.]*[a-zA-Z]')
+
+
+def _compose(text):
+    """PyYAML's node graph of ``text`` (a template's placeholders read as
+    ``1``), or None when PyYAML cannot read it."""
+    try:
+        return _pyyaml.compose(_PLACEHOLDER_CONVERSION.sub('1', text),
+                               Loader=_pyyaml.SafeLoader)
+    except _pyyaml.YAMLError:
+        return None
+
+
+def _flatten(node, path=(), out=None, seen=None):
+    """``{path: scalar text}`` of a node graph; mapping keys and sequence
+    indices make the path (aliases are followed once)."""
+    out = {} if out is None else out
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return out
+    seen.add(id(node))
+    if isinstance(node, _pyyaml.MappingNode):
+        for key, value in node.value:
+            _flatten(value, path + (key.value,), out, seen)
+    elif isinstance(node, _pyyaml.SequenceNode):
+        for k, value in enumerate(node.value):
+            _flatten(value, path + (k,), out, seen)
+    else:
+        out[path] = node.value
+    return out
+
+
+def _layer_paths(flat):
+    """``{layer name: [mapping path, ...]}`` from a flattened graph."""
+    paths = {}
+    for path, value in sorted(flat.items(), key=lambda item: repr(item[0])):
+        if path and path[-1] == 'layer_name':
+            paths.setdefault(value, []).append(path[:-1])
+    return paths
+
+
+def _layer_keys(node, out=None, seen=None):
+    """``{layer name: [[keys of its mapping], ...]}`` of a node graph."""
+    out = {} if out is None else out
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return out
+    seen.add(id(node))
+    if isinstance(node, _pyyaml.MappingNode):
+        for key, value in node.value:
+            if key.value == 'layer_name' \
+                    and isinstance(value, _pyyaml.ScalarNode):
+                out.setdefault(value.value, []).append(
+                    [k.value for k, _ in node.value])
+        for _, value in node.value:
+            _layer_keys(value, out, seen)
+    elif isinstance(node, _pyyaml.SequenceNode):
+        for value in node.value:
+            _layer_keys(value, out, seen)
+    return out
+
+
+PYLEARN2_YAMLS = _pylearn2_yaml_files()
+
+
+@needs_pyyaml
+@needs_pylearn2
+def test_pylearn2_yamls_are_many():
+    assert len(PYLEARN2_YAMLS) > 40
+
+
+@needs_pyyaml
+@pytest.mark.parametrize('path', PYLEARN2_YAMLS or [pytest.param(
+    None, marks=pytest.mark.skip(reason='no pylearn2 installation to take '
+                                        'YAML files from'))])
+def test_editor_agrees_with_pyyaml(path):
+    text = read(path)
+    node = _compose(text)
+    if node is None:
+        pytest.skip('PyYAML cannot read %s' % path)
+    flat = _flatten(node)
+    found = find_layer_mappings(text)
+    keys = _layer_keys(node)
+    assert sorted(found) == sorted(keys)
+    for name in keys:
+        assert sorted([e.key for e in m.entries] for m in found[name]) == \
+            sorted(keys[name]), name
+    layers = dict((name, paths[0]) for name, paths in
+                  _layer_paths(flat).items() if len(paths) == 1)
+    edits, expected = [], dict(flat)
+    for name, base in sorted(layers.items()):
+        for key in ('irange', 'istdev', 'sparse_stdev'):
+            value = flat.get(base + (key,))
+            if value is not None and re.match(r'^[0-9.eE+-]+$', value):
+                edits.append(Edit(name, key, 0.000123456))
+                expected[base + (key,)] = '0.000123456'
+        if flat.get(base + ('sparse_init',)) is not None \
+                and base + ('sparse_stdev',) not in flat:
+            edits.append(Edit(name, 'sparse_stdev', 0.5,
+                              insert_after='sparse_init'))
+            expected[base + ('sparse_stdev',)] = '0.5'
+    new, results = apply_edits(text, edits)
+    assert [r.status for r in results
+            if r.status not in ('replaced', 'inserted', 'template')] == []
+    for result in results:
+        if result.status == 'template':
+            expected[layers[result.edit.layer] + (result.edit.key,)] = \
+                flat[layers[result.edit.layer] + (result.edit.key,)]
+    new_flat = _flatten(_compose(new))
+    assert new_flat == expected
+    # Nothing but the edited lines changed.
+    removed, added = changed_lines(text, new)
+    assert len(removed) <= len(edits)
