@@ -157,24 +157,19 @@ class RepairPlan(object):
         """Whether applying the plan changes the weight."""
         return self.value is not None or self.factors is not None
 
-    def apply(self, variable):
-        """Write the planned weight into the Theano shared ``variable`` with
-        ``set_value`` (same variable, dtype and shape). Factor plans multiply
-        the current value in place, so no second copy of the weight is
-        made."""
+    def apply(self, weight):
+        """Write the planned weight with ``weight.write`` (a
+        :class:`normsafe_init.weights.ConstrainedWeight`: same variable,
+        dtype and shape). Factor plans multiply the current value in place
+        (``weight.read_writable()``), so no second copy of the weight is
+        made where the framework lends its buffer."""
         if self.value is not None:
-            current = variable.get_value(borrow=True)
-            new = self.value.astype(current.dtype, copy=False)
-            if new.shape != current.shape:  # pragma: no cover - internal
-                raise AssertionError('planned weight has another shape')
-            variable.set_value(new, borrow=True)
+            weight.write(self.value)
         elif self.factors is not None:
-            current = variable.get_value(borrow=True)
-            if not current.flags.writeable:  # pragma: no cover
-                current = current.copy()
+            current = weight.read_writable()
             for axes, factors in self.factors:
                 repairs.apply_factors(current, axes, factors)
-            variable.set_value(current, borrow=True)
+            weight.write(current)
 
     def as_dict(self):
         return {'action': self.action, 'applied': self.applied,
@@ -186,7 +181,7 @@ class RepairPlan(object):
 
 def analyze(weight, value, fraction, confidence=0.99, mode='max'):
     """Analyse ``value`` (the weight's current numpy value) for ``weight``
-    (a :class:`normsafe_init.layers.ConstrainedWeight`)."""
+    (a :class:`normsafe_init.weights.ConstrainedWeight`)."""
     return LayerAnalysis(weight, value, fraction, confidence, mode)
 
 

@@ -603,7 +603,7 @@ def analyze_model(model, fraction, confidence, debug=False):
     for weight in constrained:
         try:
             analysis = analyze(weight,
-                               weight.variable.get_value(borrow=True),
+                               weight.read(),
                                fraction, confidence, MODE)
         except Exception as exc:
             if debug:

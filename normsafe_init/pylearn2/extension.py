@@ -247,15 +247,14 @@ class NormSafeInit(object):
         # 1. Analyse and plan everything; nothing is changed yet.
         planned = []
         for weight in selected:
-            # borrow: only read while planning (plans are applied below)
-            value = weight.variable.get_value(borrow=True)
+            value = weight.read()  # only read while planning
             analysis = analyze(weight, value, self.fraction, self.confidence,
                                self.mode)
             plan = plan_repair(analysis, value, act, rng)
             planned.append((weight, analysis, plan))
         # 2. Apply: set_value on the existing shared variables only.
         for weight, _, plan in planned:
-            plan.apply(weight.variable)
+            plan.apply(weight)
         # 3. Log, record, channels.
         for weight, analysis, plan in planned:
             for line in _log_lines(weight, analysis, plan):

@@ -29,9 +29,9 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 
 from ..distributions import family_from_params
-from ..norms import vector_shape
+from ..weights import Constraint, ConstrainedWeight, UnknownWeight
 
-__all__ = ['Constraint', 'ConstrainedWeight', 'UnknownLayer', 'walk_layers',
+__all__ = ['Constraint', 'Pylearn2Weight', 'UnknownLayer', 'walk_layers',
            'find_constrained', 'weight_variable', 'CONSTRAINT_ATTRS']
 
 #: Layer attributes that carry a max-norm constraint.
@@ -59,114 +59,60 @@ _KNOWN = [
 _CONTAINERS = ('MLP', 'CompositeLayer', 'FlattenerLayer')
 
 
-class Constraint(object):
-    """One max-norm constraint: ``attr`` (e.g. ``'max_col_norm'``), ``kind``
-    (``'col'``, ``'row'``, ``'kernel'``), ``axes`` summed over, ``limit``."""
+class Pylearn2Weight(ConstrainedWeight):
+    """A constrained weight of one pylearn2 layer.
 
-    def __init__(self, attr, kind, axes, limit):
-        self.attr = attr
-        self.kind = kind
-        self.axes = tuple(axes)
-        self.limit = float(limit)
-
-    def as_dict(self):
-        return {'attr': self.attr, 'kind': self.kind, 'axes': list(self.axes),
-                'limit': self.limit}
-
-    def __repr__(self):
-        return 'Constraint(%s=%g, axes=%r)' % (self.attr, self.limit,
-                                               self.axes)
-
-
-class ConstrainedWeight(object):
-    """A constrained weight of one layer.
-
-    Attributes
-    ----------
-    name : str
-        ``layer.layer_name`` (the key used everywhere).
-    path : str
-        Names from the top MLP down, joined with ``/``.
-    class_name : str
-        The layer's class name.
-    layer : pylearn2 Layer
-    variable : Theano shared variable
-        The weight itself (changed only with ``set_value``).
-    shape, dtype
-        Of the weight value.
-    constraints : list of Constraint
-        Column constraint first (pylearn2 applies it first).
-    min_col_norm : float or None
-        Reported only.
-    mask : ndarray or None
-        ``mask_weights`` (norms are those of ``W * mask``).
-    family : InitFamily or None
-        The declared init; ``None`` when it cannot be read
-        (``family_note`` says why).
+    Besides :class:`normsafe_init.weights.ConstrainedWeight`'s attributes:
+    ``layer`` (the pylearn2 layer), ``variable`` (the Theano shared
+    variable, changed only with ``set_value``) and ``min_col_norm`` (also
+    the column constraint's ``min_limit``). The path joins the layer names
+    from the top MLP down with ``/``; the constraints come column first,
+    as pylearn2 applies them.
     """
 
     def __init__(self, name, path, layer, variable, constraints):
-        self.name = name
-        self.path = path
-        self.layer = layer
-        self.class_name = type(layer).__name__
-        self.variable = variable
-        self.constraints = constraints
         value = variable.get_value(borrow=True)
-        self.shape = tuple(value.shape)
-        self.dtype = value.dtype
+        self.layer = layer
+        self.variable = variable
         self.min_col_norm = _number(getattr(layer, 'min_col_norm', None))
+        if self.min_col_norm:
+            for constraint in constraints:
+                if constraint.kind == 'col':
+                    constraint.min_limit = self.min_col_norm
         mask = getattr(layer, 'mask_weights', None)
-        self.mask = None if mask is None else np.asarray(mask)
+        ConstrainedWeight.__init__(
+            self, name, constraints, value.shape, value.dtype, mask=mask,
+            path=path, class_name=type(layer).__name__, label='W')
         self.family, self.family_note = _declared_family(layer, self)
 
-    def fan_in(self, constraint):
-        """``(n, m)`` of one constraint; with a mask, ``n`` is the array of
-        live entries per vector (a sparse init is unaffected)."""
-        n, m = vector_shape(self.shape, constraint.axes)
-        if self.mask is not None and self.family is not None \
-                and self.family.kind != 'sparse':
-            live = (self.mask != 0).sum(axis=constraint.axes).ravel()
-            if (live == 0).any():
-                # A fully masked vector is always zero: exclude it.
-                live = live[live > 0]
-                if live.size == 0:
-                    return 1, 1
-            return live, None
-        return n, m
+    def read(self):
+        # borrow: the core only reads while planning
+        return self.variable.get_value(borrow=True)
+
+    def read_writable(self):
+        current = self.variable.get_value(borrow=True)
+        return current if current.flags.writeable else current.copy()
+
+    def write(self, value):
+        current = self.variable.get_value(borrow=True)
+        new = np.asarray(value).astype(current.dtype, copy=False)
+        if new.shape != current.shape:  # pragma: no cover - internal
+            raise AssertionError('planned weight has another shape')
+        self.variable.set_value(new, borrow=True)
 
     def as_dict(self):
-        return {'name': self.name, 'path': self.path,
-                'class': self.class_name, 'shape': list(self.shape),
-                'dtype': str(self.dtype),
-                'constraints': [c.as_dict() for c in self.constraints],
-                'min_col_norm': self.min_col_norm,
-                'masked': self.mask is not None,
-                'init': (None if self.family is None
-                         else self.family.to_dict()),
-                'init_note': self.family_note}
-
-    def __repr__(self):
-        return ('ConstrainedWeight(%s, %s, shape=%r, %r)'
-                % (self.name, self.class_name, self.shape, self.constraints))
+        out = ConstrainedWeight.as_dict(self)
+        out['min_col_norm'] = self.min_col_norm
+        return out
 
 
-class UnknownLayer(object):
+def UnknownLayer(name, path, layer, attrs, reason):
     """A layer that carries a constraint attribute but is not a class this
     package knows how to read: reported, never changed."""
-
-    def __init__(self, name, path, layer, attrs, reason):
-        self.name = name
-        self.path = path
-        self.layer = layer
-        self.class_name = type(layer).__name__
-        self.attrs = attrs
-        self.reason = reason
-
-    def as_dict(self):
-        return {'name': self.name, 'path': self.path,
-                'class': self.class_name, 'constraints': self.attrs,
-                'reason': self.reason}
+    unknown = UnknownWeight(name, type(layer).__name__, attrs, reason,
+                            path=path)
+    unknown.layer = layer
+    return unknown
 
 
 def _number(value):
@@ -265,9 +211,9 @@ def find_constrained(model):
 
     Returns
     -------
-    constrained : list of ConstrainedWeight
+    constrained : list of Pylearn2Weight
         In layer order.
-    unknown : list of UnknownLayer
+    unknown : list of normsafe_init.weights.UnknownWeight
         Layers with a constraint attribute set that could not be read.
     unconstrained : list of (path, layer)
         Every other layer (for listings).
@@ -311,6 +257,6 @@ def find_constrained(model):
                 'no weight found (no_affine, or no single transformer '
                 'parameter)'))
             continue
-        constrained.append(ConstrainedWeight(name, path, layer, variable,
-                                             constraints))
+        constrained.append(Pylearn2Weight(name, path, layer, variable,
+                                          constraints))
     return constrained, unknown, unconstrained

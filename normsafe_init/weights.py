@@ -1,0 +1,175 @@
+"""What the core knows of a constrained weight, whatever the framework.
+
+An adapter (pylearn2, Keras, PyTorch) finds the weights that carry a
+max-norm constraint and describes each one with a :class:`ConstrainedWeight`
+(subclassed to read and write its live variable); the core
+(:mod:`normsafe_init.analysis`, :mod:`normsafe_init.session`) decides
+everything else.
+
+A *vector* is the slice one constraint bounds: with ``axes`` the axes
+summed over, ``||w||_j = sqrt(sum_{axes} W[..., j, ...]**2)``. For a
+pylearn2 dense ``W`` of shape ``(in, out)`` and ``max_col_norm`` the axes
+are ``(0,)`` (``n = in`` entries, ``m = out`` vectors); for a Keras
+``Conv2D`` kernel ``(kh, kw, in, out)`` with ``MaxNorm(axis=[0, 1, 2])``
+they are ``(0, 1, 2)``; for ``torch.renorm(W, 2, dim=0, c)`` on a
+``(out, in)`` weight every axis but 0.
+"""
+from __future__ import absolute_import, division, print_function
+
+import numpy as np
+
+from .norms import vector_shape
+
+__all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'format_n']
+
+
+class Constraint(object):
+    """One max-norm constraint of a weight.
+
+    Parameters
+    ----------
+    attr : str
+        The option that sets it, as the user wrote it (``'max_col_norm'``,
+        ``'MaxNorm'``, ``'max_norm'``): used in messages.
+    kind : str
+        Short name of the vectors (``'col'``, ``'row'``, ``'kernel'``,
+        ``'unit'``): used in channel and metric names.
+    axes : tuple of int
+        Axes summed over for one vector's norm.
+    limit : float
+        The largest norm the constraint allows.
+    min_limit : float or None
+        The smallest (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm``).
+    """
+
+    def __init__(self, attr, kind, axes, limit, min_limit=None):
+        self.attr = attr
+        self.kind = kind
+        self.axes = tuple(int(a) for a in axes)
+        self.limit = float(limit)
+        self.min_limit = None if min_limit is None else float(min_limit)
+
+    def as_dict(self):
+        out = {'attr': self.attr, 'kind': self.kind, 'axes': list(self.axes),
+               'limit': self.limit}
+        if self.min_limit is not None:
+            out['min_limit'] = self.min_limit
+        return out
+
+    def __repr__(self):
+        return 'Constraint(%s=%g, axes=%r)' % (self.attr, self.limit,
+                                               self.axes)
+
+
+def format_n(n):
+    """``n`` (entries per vector) as text: ``'25'``, or ``'3..9'`` when the
+    vectors have their own counts (a mask)."""
+    if np.ndim(n) == 0:
+        return '%d' % int(n)
+    n = np.asarray(n)
+    if n.min() == n.max():
+        return '%d' % int(n.min())
+    return '%d..%d' % (int(n.min()), int(n.max()))
+
+
+class ConstrainedWeight(object):
+    """A constrained weight, described for the core.
+
+    Attributes
+    ----------
+    name : str
+        The key used in options (``layers`` / ``exclude``), logs, records
+        and metric names (the layer's name).
+    constraints : list of Constraint
+        In the order the framework applies them.
+    shape : tuple of int
+    dtype : numpy dtype
+    family : InitFamily or None
+        The declared init; ``None`` when unknown (``family_note`` says why).
+    mask : ndarray or None
+        Entries that are always zero (pylearn2 ``mask_weights``): norms are
+        those of ``W * mask``.
+    path : str
+        Where the weight lives, for messages (``'mlp/h1'``, ``'dense.kernel'``).
+    class_name : str
+        The layer's class.
+    label : str
+        What the framework calls the weight (``'W'``, ``'kernel'``).
+
+    Subclasses implement :meth:`read` and :meth:`write`.
+    """
+
+    def __init__(self, name, constraints, shape, dtype, family=None,
+                 family_note=None, mask=None, path=None, class_name='',
+                 label='W'):
+        self.name = name
+        self.constraints = list(constraints)
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.family = family
+        self.family_note = family_note
+        self.mask = None if mask is None else np.asarray(mask)
+        self.path = name if path is None else path
+        self.class_name = class_name
+        self.label = label
+
+    def read(self):
+        """The current value as a numpy array (the core never modifies
+        it)."""
+        raise NotImplementedError
+
+    def read_writable(self):
+        """A numpy array of the current value that may be modified in place
+        and then passed to :meth:`write` (by default a copy)."""
+        return np.array(self.read(), copy=True)
+
+    def write(self, value):
+        """Write ``value`` (same shape, this weight's dtype) into the live
+        variable, in place."""
+        raise NotImplementedError
+
+    def fan_in(self, constraint):
+        """``(n, m)`` of one constraint: entries per vector and vectors.
+        With a mask (and an element-wise init), ``n`` is the array of live
+        entries per vector and ``m`` None."""
+        n, m = vector_shape(self.shape, constraint.axes)
+        if self.mask is not None and not (
+                self.family is not None and self.family.kind == 'sparse'):
+            live = (self.mask != 0).sum(axis=constraint.axes).ravel()
+            live = live[live > 0]  # a fully masked vector is always zero
+            if live.size == 0:
+                return 1, 1
+            return live, None
+        return n, m
+
+    def as_dict(self):
+        return {'name': self.name, 'path': self.path,
+                'class': self.class_name, 'label': self.label,
+                'shape': list(self.shape), 'dtype': str(self.dtype),
+                'constraints': [c.as_dict() for c in self.constraints],
+                'masked': self.mask is not None,
+                'init': (None if self.family is None
+                         else self.family.to_dict()),
+                'init_note': self.family_note}
+
+    def __repr__(self):
+        return ('%s(%s, %s, shape=%r, %r)'
+                % (type(self).__name__, self.name, self.class_name,
+                   self.shape, self.constraints))
+
+
+class UnknownWeight(object):
+    """A weight that carries a constraint the adapter cannot read: reported,
+    never changed. ``attrs`` maps the constraint options to their values."""
+
+    def __init__(self, name, class_name, attrs, reason, path=None):
+        self.name = name
+        self.path = name if path is None else path
+        self.class_name = class_name
+        self.attrs = dict(attrs)
+        self.reason = reason
+
+    def as_dict(self):
+        return {'name': self.name, 'path': self.path,
+                'class': self.class_name, 'constraints': self.attrs,
+                'reason': self.reason}
