@@ -31,10 +31,22 @@ from . import repairs
 from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
 from .solver import solve
 
-__all__ = ['ACTIONS', 'ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan',
-           'analyze', 'plan_repair']
+__all__ = ['ACTIONS', 'ConstraintAnalysis', 'LayerAnalysis', 'NonFiniteWeight',
+           'RepairPlan', 'analyze', 'plan_repair']
 
 ACTIONS = ('report', 'rescale', 'clip', 'reinit')
+
+
+class NonFiniteWeight(ValueError):
+    """A weight with NaN or infinite entries: never "within fraction", and
+    nothing is changed."""
+
+    def __init__(self, name, bad, total):
+        ValueError.__init__(
+            self, 'weight %s has non-finite values (NaN or inf) in %d of its '
+            '%d vectors; nothing was changed: check its init' % (name, bad,
+                                                                 total))
+        self.name = name
 
 
 def _n_repr(n):
@@ -57,14 +69,27 @@ class ConstraintAnalysis(object):
     def __init__(self, weight, constraint, value, fraction, confidence, mode):
         self.constraint = constraint
         self.target = fraction * constraint.limit
+        self.note = None
+        self.target_note = None
+        floor = constraint.min_limit
+        if floor and floor > self.target:
+            # Every repair would bring vectors under t, and the framework
+            # would then pin all of them at the minimum: aim at it instead.
+            self.target_note = (
+                'fraction x %s = %.6g is below the minimum norm %.6g: the '
+                'minimum is the target' % (constraint.attr, self.target,
+                                           floor))
+            self.target = min(float(floor), constraint.limit)
         self.n, self.m = weight.fan_in(constraint)
         self.norms = vector_norms(value, constraint.axes, mask=weight.mask,
                                   name=weight.name + ' weight')
+        if not np.isfinite(self.norms).all():
+            raise NonFiniteWeight(weight.name, int(np.count_nonzero(
+                ~np.isfinite(self.norms))), self.norms.size)
         self.before = summarize(self.norms, self.target, constraint.limit)
         self.breaks = self.before.above_target > 0
         self.expected_mean = self.expected_max = None
         self.recommended = None
-        self.note = None
         family = weight.family
         if family is None:
             self.note = weight.family_note or 'declared init unknown'
@@ -78,8 +103,10 @@ class ConstraintAnalysis(object):
             return
         self.expected_mean = family.mean_norm(self.n, self.m)
         self.expected_max = family.max_ppf(confidence, self.n, self.m)
+        aim = (fraction if self.target_note is None
+               else self.target / constraint.limit)
         self.recommended = solve(family, self.n, self.m, constraint.limit,
-                                 fraction, confidence, mode)
+                                 aim, confidence, mode)
 
     def as_dict(self):
         out = self.constraint.as_dict()
@@ -92,7 +119,8 @@ class ConstraintAnalysis(object):
             'recommended': (None if self.recommended is None else
                             {self.recommended.param_name:
                              self.recommended.value}),
-            'note': self.note, 'breaks': bool(self.breaks)})
+            'note': self.note, 'target_note': self.target_note,
+            'breaks': bool(self.breaks)})
         return out
 
 
@@ -149,6 +177,7 @@ class RepairPlan(object):
         self.clipped = None
         self.new_init = None
         self.tries = None
+        self.lifted = None
         self.after = []
         self.reason = None
 
@@ -175,6 +204,7 @@ class RepairPlan(object):
         return {'action': self.action, 'applied': self.applied,
                 'factor': self.factor, 'clipped': self.clipped,
                 'new_init': self.new_init, 'tries': self.tries,
+                'lifted': self.lifted,
                 'after': [a.as_dict() for a in self.after],
                 'reason': self.reason}
 
@@ -199,6 +229,30 @@ def _breaks(analysis, norms_list):
 def _rescale_factor(analysis, norms_list):
     return min(repairs.plan_rescale(norms, part.target)
                for norms, part in zip(norms_list, analysis.parts))
+
+
+def _lift_to_minimum(analysis, plan, new, after):
+    """No repair leaves a vector under its constraint's minimum norm
+    (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm.min_value``): those
+    vectors are scaled up onto it (an all-zero vector stays zero)."""
+    lifted = []
+    for norms, part in zip(after, analysis.parts):
+        floor = part.constraint.min_limit
+        low = (norms > 0) & (norms < floor * (1 - DEFAULT_RTOL)) \
+            if floor else np.zeros(np.shape(norms), bool)
+        if not low.any():
+            lifted.append(norms)
+            continue
+        factors = np.ones_like(norms)
+        factors[low] = floor / norms[low]
+        axes = part.constraint.axes
+        if new is not None:
+            repairs.apply_factors(new, axes, factors)
+        else:
+            plan.factors.append((axes, factors))
+        plan.lifted = (plan.lifted or 0) + int(low.sum())
+        lifted.append(norms * factors)
+    return lifted
 
 
 def plan_repair(analysis, value, action, rng=None, retries=10):
@@ -270,6 +324,7 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
             repairs.apply_factors(new, (), plan.factor)
             after = [norms * plan.factor for norms in after]
             plan.applied = 'reinit+rescale'
+    after = _lift_to_minimum(analysis, plan, new, after)
     plan.value = new
     plan.after = [summarize(norms, part.target, part.constraint.limit)
                   for norms, part in zip(after, analysis.parts)]

@@ -1,0 +1,204 @@
+"""Keras 3 initializers as the core's init families.
+
+A constrained variable's declared initializer (the layer's
+``<name>_initializer``: ``kernel_initializer``, ``depthwise_initializer``,
+...) is mapped to the :class:`~normsafe_init.distributions.InitFamily` whose
+law the core knows, at the scale Keras used for *this* variable's shape.
+
+Fans come from Keras's own ``compute_fans(shape)``: ``(in, out)`` for a 2-D
+shape, ``(shape[-2] * r, shape[-1] * r)`` with the receptive field ``r =
+prod(shape[:-2])`` for kernels of rank >= 3 (so a ``DepthwiseConv2D``
+kernel ``(kh, kw, in, mult)`` has ``fan_in = kh kw in``), ``(d, d)`` for
+1-D shapes. With ``fan = fan_in``, ``fan_out`` or ``(fan_in + fan_out) /
+2`` by ``mode`` and ``s = scale / max(1, fan)``:
+
+=================================  ===========================================
+Keras initializer                  family
+=================================  ===========================================
+VarianceScaling ``uniform``        ``Uniform(irange=sqrt(3 s))``
+(GlorotUniform: scale 1, fan_avg;  (``U(-a, a)``)
+HeUniform: 2, fan_in;
+LecunUniform: 1, fan_in)
+VarianceScaling                    ``Gaussian(istdev=sqrt(s))``
+``untruncated_normal``
+VarianceScaling                    ``TruncNormal(stddev=sqrt(s) / 0.8796...)``
+``truncated_normal`` (Glorot-,     (``N(0, stddev^2)`` redrawn beyond 2
+He-, LecunNormal)                  stddev; ``0.87962566103423978`` is the SD
+                                   of the standard normal truncated at +-2)
+RandomUniform(-a, a)               ``Uniform(irange=a)``
+RandomNormal(0, s)                 ``Gaussian(istdev=s)``
+TruncatedNormal(0, s)              ``TruncNormal(stddev=s)``
+Zeros, RandomUniform(0, 0),        ``Zero()``
+RandomNormal(0, 0), Constant(0)
+Orthogonal, Ones, Identity,        ``None`` (no random law the core knows;
+Constant(v), asymmetric or         ``reinit`` falls back to ``rescale``; the
+non-zero-mean draws, a subclass    note says why)
+overriding ``__call__``, a plain
+function, anything else
+=================================  ===========================================
+
+Until :class:`~normsafe_init.distributions.TruncNormal` exists in the core,
+truncated normals map to ``None`` with a note saying so.
+
+Note: Keras's torch backend draws a truncated normal as the first of 4
+standard-normal candidates inside (-2, 2), keeping the 4th candidate when
+all 4 fall outside (probability ``0.0455^4 ~ 4e-6`` per entry); the law
+above ignores that tail.
+"""
+import math
+
+from .. import distributions
+
+__all__ = ['TRUNC_SD', 'compute_fans', 'family_of']
+
+#: SD of the standard normal truncated to (-2, 2) (Keras's constant).
+TRUNC_SD = 0.87962566103423978
+
+try:  # Keras's own fan computation (keras >= 3.0)
+    from keras.src.initializers.random_initializers import \
+        compute_fans as _keras_compute_fans
+except ImportError:  # pragma: no cover - a Keras without keras.src
+    _keras_compute_fans = None
+
+
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """``(fan_in, fan_out)`` of ``shape`` as Keras computes them.
+
+    Example::
+
+        >>> compute_fans((3, 3, 16, 32))      # Conv2D kernel (kh, kw, in, out)
+        (144, 288)
+    """
+    shape = tuple(int(s) for s in shape)
+    if _keras_compute_fans is not None:
+        if input_axes is not None and output_axes is not None:
+            return _keras_compute_fans(shape, input_axes=input_axes,
+                                       output_axes=output_axes)
+        return _keras_compute_fans(shape)
+    # Same rules as keras/src/initializers/random_initializers.py.
+    if input_axes is not None and output_axes is not None:
+        fan_in = math.prod(shape[a] for a in input_axes)
+        fan_out = math.prod(shape[a] for a in output_axes)
+        return int(fan_in), int(fan_out)
+    if not shape:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    field = math.prod(shape[:-2])
+    return shape[-2] * field, shape[-1] * field
+
+
+def _keras_classes():
+    from keras import initializers as ki
+    return ki
+
+
+def _float(value):
+    """A Python float from a scalar (or a scalar tensor), or None."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        try:
+            import keras
+            return float(keras.ops.convert_to_numpy(value))
+        except Exception:
+            return None
+
+
+def _own_call(init, base):
+    """True when ``init`` draws with ``base.__call__`` (not overridden)."""
+    return type(init).__call__ is base.__call__
+
+
+def _trunc_normal(stddev, what):
+    cls = getattr(distributions, 'TruncNormal', None)
+    if cls is None:
+        return None, ('%s: a truncated normal, which this version of the '
+                      'core has no law for' % what)
+    return cls(stddev), None
+
+
+def _variance_scaling(init, shape, name):
+    fan_in, fan_out = compute_fans(shape, getattr(init, 'input_axes', None),
+                                   getattr(init, 'output_axes', None))
+    scale = _float(init.scale)
+    if scale is None:
+        return None, '%s: scale %r is not a number' % (name, init.scale)
+    if init.mode == 'fan_in':
+        fan = fan_in
+    elif init.mode == 'fan_out':
+        fan = fan_out
+    else:
+        fan = (fan_in + fan_out) / 2.0
+    s = scale / max(1.0, fan)
+    distribution = init.distribution
+    if distribution == 'uniform':
+        return distributions.Uniform(math.sqrt(3.0 * s)), None
+    if distribution == 'untruncated_normal':
+        return distributions.Gaussian(math.sqrt(s)), None
+    if distribution == 'truncated_normal':
+        return _trunc_normal(math.sqrt(s) / TRUNC_SD, name)
+    return None, '%s: unknown distribution %r' % (name, distribution)
+
+
+def family_of(initializer, shape):
+    """The core family of ``initializer`` for a variable of ``shape``.
+
+    Returns ``(family, note)``: ``family`` an
+    :class:`~normsafe_init.distributions.InitFamily` or ``None``, ``note``
+    None or why the family is unknown.
+
+    Example::
+
+        >>> import keras
+        >>> fam, note = family_of(keras.initializers.GlorotUniform(), (64, 4))
+        >>> round(fam.scale, 4), note            # sqrt(6 / (64 + 4))
+        (0.297, None)
+    """
+    ki = _keras_classes()
+    name = type(initializer).__name__
+    if initializer is None:
+        return None, 'no initializer recorded on the layer'
+    if isinstance(initializer, ki.VarianceScaling):
+        if not _own_call(initializer, ki.VarianceScaling):
+            return None, '%s overrides __call__' % name
+        return _variance_scaling(initializer, shape, name)
+    if isinstance(initializer, ki.RandomUniform):
+        if not _own_call(initializer, ki.RandomUniform):
+            return None, '%s overrides __call__' % name
+        lo, hi = _float(initializer.minval), _float(initializer.maxval)
+        if lo is None or hi is None or lo != -hi or hi < 0:
+            return None, ('%s(minval=%r, maxval=%r) is not symmetric about 0'
+                          % (name, initializer.minval, initializer.maxval))
+        if hi == 0:
+            return distributions.Zero(), None
+        return distributions.Uniform(hi), None
+    for base, make in ((ki.RandomNormal, distributions.Gaussian),
+                       (ki.TruncatedNormal, None)):
+        if not isinstance(initializer, base):
+            continue
+        if not _own_call(initializer, base):
+            return None, '%s overrides __call__' % name
+        mean, sd = _float(initializer.mean), _float(initializer.stddev)
+        if mean != 0 or sd is None or sd < 0:
+            return None, ('%s(mean=%r, stddev=%r) is not centred at 0'
+                          % (name, initializer.mean, initializer.stddev))
+        if sd == 0:
+            return distributions.Zero(), None
+        if make is None:
+            return _trunc_normal(sd, name)
+        return make(sd), None
+    if isinstance(initializer, ki.Zeros):
+        return distributions.Zero(), None
+    if isinstance(initializer, ki.Constant):
+        value = _float(initializer.value)
+        if value == 0:
+            return distributions.Zero(), None
+        return None, ('Constant(%r): every entry equal, no random law'
+                      % (initializer.value,))
+    if isinstance(initializer, ki.Orthogonal):
+        return None, ('Orthogonal(gain=%r): orthogonal columns, no per-entry '
+                      'law' % (initializer.gain,))
+    return None, '%s has no known law of initial norms' % name
