@@ -31,22 +31,10 @@ from . import repairs
 from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
 from .solver import solve
 
-__all__ = ['ACTIONS', 'ConstraintAnalysis', 'LayerAnalysis', 'NonFiniteWeight',
-           'RepairPlan', 'analyze', 'plan_repair']
+__all__ = ['ACTIONS', 'ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan',
+           'analyze', 'plan_repair']
 
 ACTIONS = ('report', 'rescale', 'clip', 'reinit')
-
-
-class NonFiniteWeight(ValueError):
-    """A weight with NaN or infinite entries: never "within fraction", and
-    nothing is changed."""
-
-    def __init__(self, name, bad, total):
-        ValueError.__init__(
-            self, 'weight %s has non-finite values (NaN or inf) in %d of its '
-            '%d vectors; nothing was changed: check its init' % (name, bad,
-                                                                 total))
-        self.name = name
 
 
 def _n_repr(n):
@@ -83,9 +71,6 @@ class ConstraintAnalysis(object):
         self.n, self.m = weight.fan_in(constraint)
         self.norms = vector_norms(value, constraint.axes, mask=weight.mask,
                                   name=weight.name + ' weight')
-        if not np.isfinite(self.norms).all():
-            raise NonFiniteWeight(weight.name, int(np.count_nonzero(
-                ~np.isfinite(self.norms))), self.norms.size)
         self.before = summarize(self.norms, self.target, constraint.limit)
         self.breaks = self.before.above_target > 0
         self.expected_mean = self.expected_max = None

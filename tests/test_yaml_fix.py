@@ -24,9 +24,9 @@ from normsafe_init.analysis import analyze
 from normsafe_init.pylearn2.extension import NormSafeInit
 from normsafe_init.pylearn2.layers import find_constrained
 from normsafe_init.norms import vector_norms
-from normsafe_init.pylearn2.yaml_fix import (Edit, YamlTextError, apply_edits,
-                                    find_layer_mappings, format_value,
-                                    tokenize)
+from normsafe_init.pylearn2.yaml_fix import (
+    Edit, YamlTextError, apply_edits, compose, find_layer_mappings,
+    format_value, span)
 from helpers import Capture, subprocess_env
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -176,71 +176,87 @@ model: !obj:MLP
 """
 
 
-def test_tokenize_flow_kinds():
-    tokens = tokenize("{a: 1, b: 'x, y', c: [1, 2]}  # done\n")
-    assert [(t.kind, t.text) for t in tokens] == [
-        ('flow_open', '{'), ('plain', 'a'), ('colon', ':'), ('plain', '1'),
-        ('comma', ','), ('plain', 'b'), ('colon', ':'),
-        ('single', "'x, y'"), ('comma', ','), ('plain', 'c'),
-        ('colon', ':'), ('flow_open', '['), ('plain', '1'), ('comma', ','),
-        ('plain', '2'), ('flow_close', ']'), ('flow_close', '}'),
-        ('comment', '# done')]
-    assert [t.depth for t in tokens[:3]] == [1, 1, 1]
-    assert tokens[12].depth == 2
+def keys(mapping):
+    """The key texts of a mapping node, in text order."""
+    return [key.value for key, _ in mapping.value]
 
 
-def test_tokenize_block_kinds_and_columns():
-    tokens = tokenize("a: !t &x 1\n- b: *x\nc: |\n  lit: {\n")
-    kinds = [(t.kind, t.text, t.line, t.col) for t in tokens]
-    assert kinds == [
-        ('plain', 'a', 0, 0), ('colon', ':', 0, 1), ('tag', '!t', 0, 3),
-        ('anchor', '&x', 0, 6), ('plain', '1', 0, 9), ('dash', '-', 1, 0),
-        ('plain', 'b', 1, 2), ('colon', ':', 1, 3), ('alias', '*x', 1, 5),
-        ('plain', 'c', 2, 0), ('colon', ':', 2, 1),
-        ('block_scalar', '|\n  lit: {', 2, 3)]
+def value_text(text, mapping, key):
+    """The text of the value of ``key`` in ``mapping`` (the first one)."""
+    (node,) = [v for k, v in mapping.value if k.value == key][:1]
+    start, end = span(node)
+    return text[start:end]
 
 
-def test_tokenize_plain_scalars_keep_their_characters():
-    tokens = tokenize("a: don't # c\nb: x#y, z\nurl: http://h:1/p\n")
-    values = [t.text for t in tokens if t.kind == 'plain']
-    assert values == ['a', "don't", 'b', 'x#y, z', 'url', 'http://h:1/p']
+def test_marks_index_the_original_text_crlf_bom_non_ascii():
+    # PyYAML counts '\r\n' as one line break but its marks' .index counts
+    # characters of the string (a BOM and each '\r' included).
+    text = (u'\ufeff# c\r\nm: {layer_name: "\xe9\u20ac", irange: &x !float '
+            u'0.5}\r\nb: *x\r\nc: |\r\n  lit\r\n\r\nd: "q\r\n  x"\r\n'
+            u'e: \u00e9t\u00e9 1\r\nf:\r\n    0.25\r\n')
+    (doc,) = compose(text)
+    spans = [text[slice(*span(node))] for pair in doc.value
+             for node in pair]
+    assert spans == [u'm', u'{layer_name: "\xe9\u20ac", irange: &x !float 0.5}',
+                     u'b', u'*x', u'c', u'|\r\n  lit\r\n\r\n', u'd',
+                     u'"q\r\n  x"', u'e', u'\u00e9t\u00e9 1', u'f', u'0.25']
+    inner = doc.value[0][1]
+    assert [text[slice(*span(n))] for pair in inner.value for n in pair] == \
+        [u'layer_name', u'"\xe9\u20ac"', u'irange', u'0.5']
+    assert inner.value[1][1].anchor == 'x'
+    alias = doc.value[1][1]
+    assert alias.id == 'alias' and alias.target is inner.value[1][1]
+
+
+def test_placeholders_are_masked_keeping_positions():
+    text = "- {layer_name: h2, istdev: %(istdev)f, dim: %(dim)d}\n"
+    (doc,) = compose(text)
+    (mapping,) = [node for node in doc.value]
+    assert value_text(text, mapping, 'istdev') == '%(istdev)f'
+    assert value_text(text, mapping, 'dim') == '%(dim)d'
+    # A layer whose name comes from a placeholder is not known by name.
+    assert find_layer_mappings("- {layer_name: %(n)s, irange: 1}\n") == {}
 
 
 @pytest.mark.parametrize('text, where', [
-    ("a: 'open\nb: 1\n", 'line 1, column 4: unterminated single-quoted'),
-    ('a: "x\\"\n', 'line 1, column 4: unterminated double-quoted'),
-    ('a: [1, 2}\n', "line 1, column 9: '}' closes the '[' opened at line 1"),
-    ('a: {b: [1, 2}\n', "'}' closes the '[' opened at line 1"),
-    ('a: {b: 1\nc: 2\n', "line 1, column 4: '{' is never closed"),
+    ("a: 'open\nb: 1\n", 'line 3, column 1: found unexpected end of stream '
+                         '(while scanning a quoted scalar at line 1, '
+                         'column 4)'),
+    ('a: [1, 2}\n', 'line 1, column 9:'),
+    ('a: {b: 1\nc: 2\n', 'line 3, column 1:'),
+    ('# x\r\na: 1\r\n b: 2\r\n', 'line 2, column 5:'),
+    ('a: \x07\n', 'line 1, column 4: unacceptable character'),
 ])
-def test_tokenize_errors_name_the_line(text, where):
+def test_unreadable_text_names_the_line(text, where):
     with pytest.raises(YamlTextError) as info:
-        tokenize(text)
-    assert where in str(info.value)
+        apply_edits(text, [Edit('a', 'irange', 0.5)])
+    message = str(info.value)
+    assert message.startswith(where), message
+    assert '\n' not in message
 
 
 def test_find_layer_mappings_flow():
     found = find_layer_mappings(FLOW)
     assert sorted(found) == ['h0', 'h1']
     (h0,), (h1,) = found['h0'], found['h1']
-    assert h0.style == 'flow' and h1.style == 'flow'
-    assert [e.key for e in h0.entries] == [
+    assert h0.flow_style and h1.flow_style
+    assert keys(h0) == [
         'layer_name', 'kernel_shape', 'sub', 'irange', 'max_kernel_norm']
-    assert h0.get('irange')[0].value_token.text == '.05'
-    assert h0.get('sub')[0].value_token is None     # a nested mapping
-    assert FLOW[h0.start] == '{' and FLOW[h0.end - 1] == '}'
-    assert [e.key for e in h1.entries] == ['layer_name', 'dim', 'istdev']
+    assert value_text(FLOW, h0, 'irange') == '.05'
+    assert [v for k, v in h0.value if k.value == 'sub'][0].id == 'mapping'
+    assert FLOW[span(h0)[0]:span(h0)[1]].startswith('!obj:Conv {')
+    assert FLOW[span(h0)[1] - 1] == '}'
+    assert keys(h1) == ['layer_name', 'dim', 'istdev']
 
 
 def test_find_layer_mappings_block():
     found = find_layer_mappings(BLOCK_TEXT)
     assert sorted(found) == ['a', 'b']          # not 'fake' (block scalar)
     (a,), (b,) = found['a'], found['b']
-    assert a.style == 'block' and a.col == 4
-    assert [e.key for e in a.entries] == ['layer_name', 'irange', 'sub']
-    assert [e.key for e in b.entries] == ['layer_name', 'istdev', 'doc',
-                                          'shape']
-    assert b.get('istdev')[0].value_token.text == '0.25'
+    assert not a.flow_style and a.start_mark.column == 4
+    assert keys(a) == ['layer_name', 'irange', 'sub']
+    assert keys(b) == ['layer_name', 'istdev', 'doc', 'shape']
+    assert value_text(BLOCK_TEXT, b, 'istdev') == '0.25'
 
 
 def test_find_layer_mappings_quoting():
