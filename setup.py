@@ -1,10 +1,11 @@
 """Packaging for normsafe_init.
 
-The core (norms, initial-norm distributions, solver, repairs, ``solve``
-command) needs only numpy and scipy.  The pylearn2 extension and the
-``check`` command need pylearn2 and Theano, which the user already has in
-their training environment; they are not declared here because pylearn2 is
-on no package index.
+The core (norms, initial-norm distributions, solver, repairs, the session
+every adapter shares, ``solve`` command) needs only numpy and scipy.  The
+pylearn2 extension and the ``check`` command need pylearn2 and Theano, which
+the user already has in their training environment; they are not declared
+here because pylearn2 is on no package index.  The Keras and PyTorch
+adapters come with the ``keras`` and ``torch`` extras (Python 3.10+).
 """
 import io
 import os
@@ -40,6 +41,14 @@ setup(
     extras_require={
         'test': ['pytest', 'hypothesis', 'pyyaml'],
         'plot': ['matplotlib'],
+        # The Keras and PyTorch adapters need Python 3.10+.  Keras runs on
+        # the torch backend here (torch installs from the package index and
+        # runs on CPU); any Keras 3 backend works.
+        'keras': ['keras>=3; python_version >= "3.10"',
+                  'torch; python_version >= "3.10"'],
+        'torch': ['torch; python_version >= "3.10"',
+                  'braindecode; python_version >= "3.10"',
+                  'skorch; python_version >= "3.10"'],
     },
     entry_points={
         'console_scripts': ['normsafe-init = normsafe_init.cli:main'],

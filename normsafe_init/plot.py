@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .pylearn2.yaml_fix import write_atomic
+from ._io import write_atomic
 
 __all__ = ['require_matplotlib', 'Panel', 'plot_panels']
 

@@ -12,3 +12,25 @@ os.environ.setdefault(
     'THEANO_FLAGS',
     'blas.ldflags=,floatX=float32,base_compiledir='
     + os.path.join(os.path.expanduser('~'), '.cache', 'normsafe_init', 'theano'))
+
+# The Keras and PyTorch adapters (and their tests) are Python 3.10+ code:
+# older interpreters (the pylearn2 environments, 2.7 and 3.9) cannot even
+# parse them, so they are not collected there (the frameworks do not install
+# on those interpreters either).
+import sys  # noqa: E402
+
+collect_ignore_glob = []
+if sys.version_info < (3, 10):
+    collect_ignore_glob += ['test_keras_*.py', 'test_torch_*.py']
+
+# Keras 3 picks its backend when first imported: the tests use torch, the
+# backend that installs from the package index and runs on CPU here.
+os.environ.setdefault('KERAS_BACKEND', 'torch')
+
+
+def pytest_report_header(config):
+    if sys.version_info < (3, 10):
+        return ('normsafe_init: the Keras and PyTorch adapter tests are not '
+                'collected on Python %d.%d (they need 3.10+)'
+                % sys.version_info[:2])
+    return None

@@ -514,8 +514,13 @@ def test_setup_twice_changes_nothing_the_second_time(tmpdir):
      "layers must be a list of layer names; got 'h1'"),
     ({'seed': -1}, ValueError, 'seed must be an integer >= 0; got -1'),
     ({'force': 'yes'}, ValueError, "force must be true or false; got 'yes'"),
+    ({'seed': 2 ** 32}, ValueError,
+     'seed must be an integer in [0, 2**32); got 4294967296'),
+    ({'layers': []}, ValueError,
+     'layers must name at least one layer; got an empty list'),
+    ({'channels': 'no'}, ValueError, "channels must be true or false"),
 ], ids=['fraction', 'action', 'unknown-option', 'layers-str', 'seed',
-        'force'])
+        'force', 'seed-2**32', 'layers-empty', 'channels'])
 def test_bad_options_fail_at_yaml_load(options, error, message):
     with pytest.raises(error) as info:
         yaml_parse.load(train_yaml([extension_yaml(**options)],
@@ -537,6 +542,62 @@ def test_unknown_layer_name_fails_at_setup_and_changes_nothing(option):
     assert bit_identical(weight_snapshot(train.model),
                          store['before']['weights'])
     assert 'normsafe_init' not in train.model.tag
+
+
+# -- min_col_norm ----------------------------------------------------------------
+MIN_COL_MODEL = """!obj:pylearn2.models.mlp.MLP {
+        seed: 11,
+        nvis: 30,
+        layers: [
+            !obj:pylearn2.models.mlp.Linear {
+                layer_name: 'h',
+                dim: 12,
+                istdev: 0.5,
+                max_col_norm: 1.9,
+                min_col_norm: %s,
+            },
+            !obj:pylearn2.models.mlp.Softmax {
+                layer_name: 'y', n_classes: 3, irange: 0.05,
+            },
+        ],
+    }"""
+
+
+@pytest.mark.parametrize('action', REPAIRS)
+def test_min_col_norm_above_target_is_the_target(action):
+    # t = 0.5 x 1.9 = 0.95 < min_col_norm 1.2: every repair would leave the
+    # columns under 1.2, where enforce_constraints pins them all; the
+    # minimum is the target instead, and the log says why.
+    text = train_yaml([extension_yaml(action=action, seed=3)],
+                      algorithm=False, model=MIN_COL_MODEL % '1.2')
+    r = run_train(text, setup_only=True)
+    after = norms_of(r.store['after']['weights']['h'], (0,))
+    assert np.all(after <= 1.2 * (1 + RTOL)) and np.all(after >= 1.2 * (1 - RTOL))
+    # enforce_constraints (after the extension) found nothing to change
+    settled = norms_of(r.model.layers[0].get_weights(), (0,))
+    np.testing.assert_allclose(settled, after, rtol=1e-5)
+    (warning,) = r.log.lines('below the minimum norm', logging.WARNING)
+    assert warning == ('normsafe_init: h: fraction x max_col_norm = 0.95 is '
+                       'below the minimum norm 1.2: the minimum is the '
+                       'target')
+    layer = r.record['layers'][0]
+    assert layer['constraints'][0]['target'] == 1.2
+    assert layer['constraints'][0]['min_limit'] == 1.2
+
+
+def test_no_repair_leaves_a_column_under_min_col_norm():
+    text = train_yaml([extension_yaml(action='clip')], algorithm=False,
+                      model=MIN_COL_MODEL % '0.2')
+    store = {}
+    train = load_train(text, [make_probe(store, 'before')],
+                       [make_probe(store, 'after')])
+    W = train.model.layers[0].get_weights()
+    W[:, :4] *= 0.01       # four columns far under min_col_norm 0.2
+    train.model.layers[0].set_weights(W)
+    with LogCapture():
+        train.setup()
+    after = norms_of(store['after']['weights']['h'], (0,))
+    assert after.min() >= 0.2 * (1 - RTOL) and after.max() <= 0.95 * (1 + RTOL)
 
 
 # -- models built in Python: unknown layers, masks --------------------------------------------

@@ -1,62 +1,280 @@
-"""Find the norm-constrained weights of a pylearn2 model.
+"""What normsafe_init knows of pylearn2's layers: one table, used by the
+extension and by ``normsafe-init check`` alike.
 
 This module reads pylearn2 objects but imports neither pylearn2 nor Theano:
-layers are recognised by the names of the pylearn2 classes in their MRO, so
-user subclasses (of ``RectifiedLinear``, say) are recognised too, and the
-constraint values are read from the layer attributes, which both the 2015
-pylearn2 (constraints in ``_modify_updates``) and the final one
-(``MaxL2FilterNorm`` extensions) set.
+layers are recognised by the names (and modules) of the pylearn2 classes in
+their MRO, so user subclasses (of ``RectifiedLinear``, say) are recognised
+too, and the constraint values are read from the layer attributes, which
+both the 2015 pylearn2 (constraints in ``_modify_updates``) and the final
+one (``MaxL2FilterNorm`` extensions) set.
 
-=====================  =========================  ==========  ================
-pylearn2 class         where ``W`` is             constraint  axes
-=====================  =========================  ==========  ================
-``Softmax``            ``layer.W`` (in, classes)  col / row   (0,) / (1,)
-``SoftmaxPool``        transformer (in, dim)      col         (0,)
-``Linear`` & subclass  transformer (in, dim)      col / row   (0,) / (1,)
-``Maxout``             transformer (in, units     col / row   (0,) / (1,)
-                       * pieces)
-``ConvElemwise``       transformer ``_filters``   kernel      (1, 2, 3)
-                       (out, in, rows, cols)
-``MaxoutConvC01B``     transformer (in + dummy,   kernel      (0, 1, 2)
-                       rows, cols, out)
-``MaxoutLocalC01B``    transformer, 7-D           kernel      (2, 3, 4)
-=====================  =========================  ==========  ================
+=========================  ======================  ==========  =============
+pylearn2 class             where ``W`` is          constraint  axes
+=========================  ======================  ==========  =============
+``mlp.Softmax``            ``layer.W`` (in, cls)   col / row   (0,) / (1,)
+``mlp.SoftmaxPool``        transformer (in, dim)   col         (0,)
+``mlp.Linear`` & subclass  transformer (in, dim)   col / row   (0,) / (1,)
+``maxout.Maxout``          transformer (in,        col / row   (0,) / (1,)
+                           units * pieces)
+``mlp.ConvElemwise``       transformer             kernel      (1, 2, 3)
+                           (out, in, rows, cols)
+``maxout.MaxoutConvC01B``  transformer (in +       kernel      (0, 1, 2)
+(GPU only)                 dummy, rows, cols, out)
+``maxout.MaxoutLocalC01B`` transformer, 7-D        kernel      (2, 3, 4)
+(GPU only with pooling)
+``dbm.BinaryVectorMaxPool`` transformer (in,       col         (0,)
+and ``dbm.BVMP_Gaussian``  detector_layer_dim)
+``dbm.Softmax``            ``layer.W`` (in, cls)   col         (0,)
+``dbm.ising.IsingHidden``  transformer (in, dim)   col         (0,)
+``dbm.ising.Boltzmann``    ``layer.W`` (in, dim)   col         (0,)
+``IsingHidden``
+=========================  ======================  ==========  =============
 
-``MLP``, ``CompositeLayer`` and ``FlattenerLayer`` are walked recursively.
+``SoftmaxRegression`` is an ``MLP`` holding one ``mlp.Softmax`` named
+``'y'``. ``MLP``, ``CompositeLayer`` and ``FlattenerLayer`` (and a DBM's
+``visible_layer`` and ``hidden_layers``, a DBM ``CompositeLayer``'s
+``components``) are walked recursively.
+
+Example (no pylearn2 needed: any object whose class is named like a
+pylearn2 one in a ``pylearn2.*`` module is recognised)::
+
+    >>> spec_of(object()) is None
+    True
+    >>> [s.name for s in KNOWN if s.gpu]
+    ['MaxoutConvC01B', 'MaxoutLocalC01B']
 """
 from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from ..distributions import family_from_params
+from ..distributions import Zero, family_from_params
 from ..weights import Constraint, ConstrainedWeight, UnknownWeight
 
-__all__ = ['Constraint', 'Pylearn2Weight', 'UnknownLayer', 'walk_layers',
-           'find_constrained', 'weight_variable', 'CONSTRAINT_ATTRS']
+__all__ = ['Constraint', 'Pylearn2Weight', 'UnknownLayer', 'LayerSpec',
+           'KNOWN', 'CONSTRAINT_ATTRS', 'DATA_BIAS_ARGS', 'spec_of',
+           'is_container', 'walk_layers', 'find_constrained',
+           'weight_variable', 'declared_family', 'natural_vectors',
+           'option_name', 'constraints_of']
 
 #: Layer attributes that carry a max-norm constraint.
 CONSTRAINT_ATTRS = ('max_col_norm', 'max_row_norm', 'max_kernel_norm')
 
-# class name -> (how W is found, {constraint attribute: (kind, axes)},
-#                init options read from the layer)
+#: Constructor arguments that only initialise biases from a dataset (the
+#: weights are drawn without them): ``mlp.Softmax`` / ``SoftmaxRegression``
+#: ``init_bias_target_marginals``, the DBM visible layers'
+#: ``bias_from_marginals``, ``RBM``'s ``init_bias_vis_marginals``.
+DATA_BIAS_ARGS = ('init_bias_target_marginals', 'bias_from_marginals',
+                  'init_bias_vis_marginals')
+
+
+class LayerSpec(object):
+    """What normsafe_init knows of one pylearn2 layer class.
+
+    ``name`` and ``module`` (a prefix) identify the class; ``where`` is
+    ``'W'`` (``layer.W``) or ``'transformer'`` (its single parameter);
+    ``constraints`` maps each constraint attribute to ``(kind, axes)``;
+    ``init`` names the init options the layer reads (``irange``,
+    ``istdev``, ``sparse_init``, ``include_prob``); ``sparse_scale`` is the
+    option that scales a sparse init's N(0, 1) entries (``None``: none, the
+    entries stay N(0, 1)); ``sparse_zero`` marks layers whose
+    ``sparse_init`` leaves W all zero (pylearn2's Ising layers);
+    ``gpu``: ``'always'`` (cuda-convnet only) or ``'pooling'`` (only with
+    ``pool_shape``), else None.
+    """
+
+    def __init__(self, name, where, constraints, init, module='pylearn2.',
+                 sparse_scale='sparse_stdev', sparse_zero=False, gpu=None):
+        self.name = name
+        self.where = where
+        self.constraints = constraints
+        self.init = init
+        self.module = module
+        self.sparse_scale = sparse_scale
+        self.sparse_zero = sparse_zero
+        self.gpu = gpu
+
+    def matches(self, cls):
+        return (cls.__name__ == self.name
+                and cls.__module__.startswith(self.module))
+
+    def natural(self):
+        """``(kind, axes)`` of the vectors its first constraint bounds."""
+        attr = [a for a in CONSTRAINT_ATTRS if a in self.constraints][0]
+        return self.constraints[attr]
+
+    def __repr__(self):
+        return 'LayerSpec(%s.%s)' % (self.module.rstrip('.'), self.name)
+
+
+_COL = {'max_col_norm': ('col', (0,))}
 _DENSE = {'max_col_norm': ('col', (0,)), 'max_row_norm': ('row', (1,))}
-_KNOWN = [
-    # Order matters: the first class found in the MRO wins.
-    ('Softmax', 'W', _DENSE, ('irange', 'istdev', 'sparse_init')),
-    ('SoftmaxPool', 'transformer', {'max_col_norm': ('col', (0,))},
-     ('irange', 'sparse_init', 'sparse_stdev', 'include_prob')),
-    ('Linear', 'transformer', _DENSE,
-     ('irange', 'istdev', 'sparse_init', 'sparse_stdev', 'include_prob')),
-    ('Maxout', 'transformer', _DENSE,
-     ('irange', 'sparse_init', 'sparse_stdev', 'include_prob')),
-    ('ConvElemwise', 'transformer', {'max_kernel_norm': ('kernel', (1, 2, 3))},
-     ('irange',)),
-    ('MaxoutConvC01B', 'transformer',
-     {'max_kernel_norm': ('kernel', (0, 1, 2))}, ('irange',)),
-    ('MaxoutLocalC01B', 'transformer',
-     {'max_kernel_norm': ('kernel', (2, 3, 4))}, ('irange',)),
-]
-_CONTAINERS = ('MLP', 'CompositeLayer', 'FlattenerLayer')
+_DBM = 'pylearn2.models.dbm'
+_UNIFORM_SPARSE = ('irange', 'sparse_init', 'include_prob')
+
+#: The table. Order matters: for each class of a layer's MRO in turn, the
+#: first entry that matches wins (the DBM ``Softmax`` comes before the MLP
+#: one, which has the same name).
+KNOWN = (
+    LayerSpec('Softmax', 'W', _COL, ('irange', 'sparse_init'), module=_DBM,
+              sparse_scale='sparse_istdev'),
+    LayerSpec('BinaryVectorMaxPool', 'transformer', _COL, _UNIFORM_SPARSE,
+              module=_DBM),
+    LayerSpec('IsingHidden', 'transformer', _COL, _UNIFORM_SPARSE,
+              module=_DBM, sparse_zero=True),
+    LayerSpec('BoltzmannIsingHidden', 'W', _COL, _UNIFORM_SPARSE,
+              module=_DBM, sparse_zero=True),
+    LayerSpec('Softmax', 'W', _DENSE, ('irange', 'istdev', 'sparse_init'),
+              sparse_scale=None),
+    LayerSpec('SoftmaxPool', 'transformer', _COL, _UNIFORM_SPARSE),
+    LayerSpec('Linear', 'transformer', _DENSE,
+              ('irange', 'istdev', 'sparse_init', 'include_prob')),
+    LayerSpec('Maxout', 'transformer', _DENSE, _UNIFORM_SPARSE),
+    LayerSpec('ConvElemwise', 'transformer',
+              {'max_kernel_norm': ('kernel', (1, 2, 3))}, ('irange',)),
+    LayerSpec('MaxoutConvC01B', 'transformer',
+              {'max_kernel_norm': ('kernel', (0, 1, 2))}, ('irange',),
+              gpu='always'),
+    LayerSpec('MaxoutLocalC01B', 'transformer',
+              {'max_kernel_norm': ('kernel', (2, 3, 4))}, ('irange',),
+              gpu='pooling'),
+)
+
+#: Containers: (class name, module prefix, attributes holding the layers).
+_CONTAINERS = (
+    ('DBM', _DBM, ('visible_layer', 'hidden_layers')),
+    ('CompositeLayer', _DBM, ('components',)),
+    ('MLP', 'pylearn2.', ('layers',)),
+    ('CompositeLayer', 'pylearn2.', ('layers',)),
+    ('FlattenerLayer', 'pylearn2.', ('raw_layer',)),
+)
+
+
+def _mro(obj):
+    return type(obj).__mro__
+
+
+def spec_of(layer):
+    """The :class:`LayerSpec` of ``layer`` (by its MRO), or None."""
+    for cls in _mro(layer):
+        if not cls.__module__.startswith('pylearn2.'):
+            continue
+        for spec in KNOWN:
+            if spec.matches(cls):
+                return spec
+    return None
+
+
+def _container_attrs(obj):
+    for cls in _mro(obj):
+        for name, module, attrs in _CONTAINERS:
+            if cls.__name__ == name and cls.__module__.startswith(module):
+                return attrs
+    return None
+
+
+def is_container(layer):
+    """Whether ``layer`` is a pylearn2 container walked by
+    :func:`walk_layers`."""
+    return _container_attrs(layer) is not None
+
+
+def _children(model):
+    attrs = _container_attrs(model)
+    if attrs is None:  # the top object: any model with layers
+        attrs = ('layers',) if getattr(model, 'layers', None) is not None \
+            else ('raw_layer',)
+    children = []
+    for attr in attrs:
+        value = getattr(model, attr, None)
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            children.extend(value)
+        else:
+            children.append(value)
+    return children
+
+
+def walk_layers(model, _path=''):
+    """Yield ``(path, layer)`` for every layer under ``model`` (depth first,
+    in order). A path joins layer names with ``/``; a ``FlattenerLayer``
+    shares its raw layer's name, so that name is not repeated; a layer
+    without ``layer_name`` (a DBM visible layer) is named by its class."""
+    for layer in _children(model):
+        name = getattr(layer, 'layer_name', None) or type(layer).__name__
+        if _path and _path.split('/')[-1] == name:
+            path = _path
+        else:
+            path = _path + '/' + name if _path else name
+        yield path, layer
+        if is_container(layer):
+            for item in walk_layers(layer, path):
+                yield item
+
+
+def weight_variable(layer, where=None):
+    """The weight shared variable of ``layer``, or None.
+
+    ``where='W'``: ``layer.W``; ``'transformer'``: the single parameter of
+    ``layer.transformer``; ``None``: ``layer.W`` if it is a shared variable,
+    else the transformer's (any layer, for listings).
+    """
+    if where in ('W', None):
+        weight = getattr(layer, 'W', None)
+        if where == 'W' or hasattr(weight, 'get_value'):
+            return weight
+    transformer = getattr(layer, 'transformer', None)
+    if transformer is None or not hasattr(transformer, 'get_params'):
+        return None
+    params = transformer.get_params()
+    if len(params) != 1:
+        return None
+    return params[0]
+
+
+def option_name(spec, param_name):
+    """The layer option that holds ``param_name`` (``'irange'``,
+    ``'istdev'``, ``'sparse_stdev'``) for ``spec``: ``sparse_istdev`` for
+    the DBM ``Softmax``; None when the class has no such option (the MLP
+    ``Softmax`` has no ``sparse_stdev``)."""
+    if param_name == 'sparse_stdev':
+        return spec.sparse_scale if spec is not None else param_name
+    return param_name
+
+
+def declared_family(layer, spec=None):
+    """``(family, note)``: the init ``layer`` declares (an
+    :class:`normsafe_init.distributions.InitFamily`, or None and why)."""
+    spec = spec or spec_of(layer)
+    options = spec.init if spec else ('irange', 'istdev', 'sparse_init',
+                                      'include_prob')
+    kwargs = dict((opt, getattr(layer, opt, None)) for opt in options)
+    kwargs = dict((k, v) for k, v in kwargs.items() if v is not None)
+    scale = option_name(spec, 'sparse_stdev')
+    if 'sparse_init' in kwargs and scale is not None \
+            and getattr(layer, scale, None) is not None:
+        kwargs['sparse_stdev'] = getattr(layer, scale)
+    try:
+        family = family_from_params(**kwargs)
+    except (ValueError, TypeError) as exc:
+        return None, 'declared init not readable: %s' % exc
+    if spec is not None and spec.sparse_zero and family.kind == 'sparse':
+        return Zero(), ('%s draws no entry for sparse_init: W starts all '
+                        'zero' % spec.name)
+    return family, None
+
+
+def natural_vectors(layer, ndim):
+    """``(kind, axes)`` of the vectors a layer's weight is naturally cut
+    into (for listings of unconstrained layers), or None."""
+    spec = spec_of(layer)
+    if spec is not None:
+        kind, axes = spec.natural()
+        if ndim > max(axes):
+            return kind, axes
+    if ndim == 2:
+        return 'col', (0,)
+    return None
 
 
 class Pylearn2Weight(ConstrainedWeight):
@@ -64,16 +282,17 @@ class Pylearn2Weight(ConstrainedWeight):
 
     Besides :class:`normsafe_init.weights.ConstrainedWeight`'s attributes:
     ``layer`` (the pylearn2 layer), ``variable`` (the Theano shared
-    variable, changed only with ``set_value``) and ``min_col_norm`` (also
-    the column constraint's ``min_limit``). The path joins the layer names
-    from the top MLP down with ``/``; the constraints come column first,
-    as pylearn2 applies them.
+    variable, changed only with ``set_value``), ``spec`` (its
+    :class:`LayerSpec`) and ``min_col_norm`` (also the column constraint's
+    ``min_limit``). The path joins the layer names from the top MLP down
+    with ``/``; the constraints come column first, as pylearn2 applies them.
     """
 
-    def __init__(self, name, path, layer, variable, constraints):
+    def __init__(self, name, path, layer, variable, constraints, spec=None):
         value = variable.get_value(borrow=True)
         self.layer = layer
         self.variable = variable
+        self.spec = spec or spec_of(layer)
         self.min_col_norm = _number(getattr(layer, 'min_col_norm', None))
         if self.min_col_norm:
             for constraint in constraints:
@@ -83,7 +302,7 @@ class Pylearn2Weight(ConstrainedWeight):
         ConstrainedWeight.__init__(
             self, name, constraints, value.shape, value.dtype, mask=mask,
             path=path, class_name=type(layer).__name__, label='W')
-        self.family, self.family_note = _declared_family(layer, self)
+        self.family, self.family_note = declared_family(layer, self.spec)
 
     def read(self):
         # borrow: the core only reads while planning
@@ -128,82 +347,20 @@ def _number(value):
         return None
 
 
-def _mro_names(obj):
-    return [(cls.__name__, cls.__module__) for cls in type(obj).__mro__]
-
-
-def _known_spec(layer):
-    for name, module in _mro_names(layer):
-        if not module.startswith('pylearn2.'):
-            continue
-        for spec in _KNOWN:
-            if spec[0] == name:
-                return spec
-    return None
-
-
-def _is_container(layer):
-    return any(name in _CONTAINERS and module.startswith('pylearn2.')
-               for name, module in _mro_names(layer))
-
-
-def walk_layers(model, _path=''):
-    """Yield ``(path, layer)`` for every layer under ``model`` (depth first,
-    in order), descending into ``MLP.layers``, ``CompositeLayer.layers`` and
-    ``FlattenerLayer.raw_layer``. A path joins layer names with ``/``; a
-    ``FlattenerLayer`` shares its raw layer's name, so that name is not
-    repeated."""
-    children = getattr(model, 'layers', None)
-    if children is None and getattr(model, 'raw_layer', None) is not None:
-        children = [model.raw_layer]
-    for layer in children or ():
-        name = getattr(layer, 'layer_name', None) or type(layer).__name__
-        if _path and _path.split('/')[-1] == name:
-            path = _path
-        else:
-            path = _path + '/' + name if _path else name
-        yield path, layer
-        if _is_container(layer):
-            for item in walk_layers(layer, path):
-                yield item
-
-
-def weight_variable(layer, where=None):
-    """The weight shared variable of ``layer``, or None.
-
-    ``where='W'``: ``layer.W`` (``Softmax``); ``'transformer'``: the single
-    parameter of ``layer.transformer``; ``None``: ``layer.W`` if it is a
-    shared variable, else the transformer's (any layer, for listings).
-    """
-    if where in ('W', None):
-        weight = getattr(layer, 'W', None)
-        if where == 'W' or hasattr(weight, 'get_value'):
-            return weight
-    transformer = getattr(layer, 'transformer', None)
-    if transformer is None or not hasattr(transformer, 'get_params'):
-        return None
-    params = transformer.get_params()
-    if len(params) != 1:
-        return None
-    return params[0]
-
-
-def _declared_family(layer, weight):
-    spec = _known_spec(layer)
-    options = spec[3] if spec else ()
-    values = dict((opt, getattr(layer, opt, None)) for opt in options)
-    try:
-        kwargs = {}
-        for opt in ('irange', 'istdev', 'sparse_init'):
-            if values.get(opt) is not None:
-                kwargs[opt] = values[opt]
-        if 'sparse_stdev' in options and values.get('sparse_stdev') is not None:
-            kwargs['sparse_stdev'] = values['sparse_stdev']
-        if 'include_prob' in options and values.get('include_prob') is not None:
-            kwargs['include_prob'] = values['include_prob']
-        return family_from_params(**kwargs), None
-    except (ValueError, TypeError) as exc:
-        return None, 'declared init not readable: %s' % exc
+def constraints_of(layer, spec):
+    """``(constraints, attrs, ignored)``: the :class:`Constraint` list of a
+    known layer (column first), every constraint attribute set and those
+    its class does not use."""
+    attrs = dict((attr, _number(getattr(layer, attr, None)))
+                 for attr in CONSTRAINT_ATTRS
+                 if getattr(layer, attr, None) is not None)
+    table = spec.constraints if spec is not None else {}
+    constraints = [Constraint(attr, table[attr][0], table[attr][1],
+                              attrs[attr])
+                   for attr in CONSTRAINT_ATTRS
+                   if attr in attrs and attr in table]
+    ignored = [a for a in CONSTRAINT_ATTRS if a in attrs and a not in table]
+    return constraints, attrs, ignored
 
 
 def find_constrained(model):
@@ -220,13 +377,11 @@ def find_constrained(model):
     """
     constrained, unknown, unconstrained = [], [], []
     for path, layer in walk_layers(model):
-        if _is_container(layer):
+        if is_container(layer):
             continue
         name = getattr(layer, 'layer_name', None) or path
-        attrs = dict((attr, _number(getattr(layer, attr, None)))
-                     for attr in CONSTRAINT_ATTRS
-                     if getattr(layer, attr, None) is not None)
-        spec = _known_spec(layer)
+        spec = spec_of(layer)
+        constraints, attrs, ignored = constraints_of(layer, spec)
         if spec is None:
             if attrs:
                 unknown.append(UnknownLayer(
@@ -236,12 +391,6 @@ def find_constrained(model):
             else:
                 unconstrained.append((path, layer))
             continue
-        _, where, table, _ = spec
-        constraints = [Constraint(attr, table[attr][0], table[attr][1],
-                                  attrs[attr])
-                       for attr in CONSTRAINT_ATTRS
-                       if attr in attrs and attr in table]
-        ignored = [a for a in attrs if a not in table]
         if ignored:
             unknown.append(UnknownLayer(
                 name, path, layer, dict((a, attrs[a]) for a in ignored),
@@ -250,7 +399,7 @@ def find_constrained(model):
         if not constraints:
             unconstrained.append((path, layer))
             continue
-        variable = weight_variable(layer, where)
+        variable = weight_variable(layer, spec.where)
         if variable is None:
             unknown.append(UnknownLayer(
                 name, path, layer, attrs,
@@ -258,5 +407,5 @@ def find_constrained(model):
                 'parameter)'))
             continue
         constrained.append(Pylearn2Weight(name, path, layer, variable,
-                                          constraints))
+                                          constraints, spec))
     return constrained, unknown, unconstrained

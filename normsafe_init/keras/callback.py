@@ -1,0 +1,177 @@
+"""``NormSafeInit``: the Keras 3 callback.
+
+Keras applies ``MaxNorm`` / ``MinMaxNorm`` only after each optimizer step,
+so the first step silently projects every vector drawn above the limit onto
+it (EEGNet's ``Dense(4, kernel_constraint=max_norm(0.25))`` on 64 features
+starts with glorot_uniform norms ~1.37, 5.5x the limit). ``on_train_begin``
+runs after the model is built and before that first step: it is the one
+place that still sees the raw draw. There the callback measures every
+max-norm-constrained variable, lets the core plan every change
+(:func:`normsafe_init.session.run`, shared with the pylearn2 extension),
+assigns the planned values in place, logs one line per variable and a
+summary, and keeps a JSON-serialisable record. ``on_epoch_end`` adds
+``normsafe_<layer>_max_over_limit`` and ``normsafe_<layer>_pinned`` to the
+epoch logs (progress bar, ``History``, ``CSVLogger``, and a
+``TensorBoard`` placed after this callback).
+"""
+import logging
+import sys
+
+import keras
+
+from .._logging import ensure_visible
+from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from .. import session
+from .discovery import find_constrained
+
+__all__ = ['NormSafeInit', 'RECORD_ATTR', 'model_looks_trained',
+           'options_for_model']
+
+log = logging.getLogger('normsafe_init.keras')
+
+#: Attribute of the model holding the last record (and marking it done).
+RECORD_ATTR = '_normsafe_init_record'
+
+_FORCE_HINT = 'NormSafeInit(force=True)'
+
+
+def model_looks_trained(model):
+    """Why ``model`` must be treated as trained, or None: its optimizer has
+    taken steps (a second ``fit``, a model loaded with its optimizer state),
+    or it carries a normsafe_init record already."""
+    optimizer = getattr(model, 'optimizer', None)
+    iterations = getattr(optimizer, 'iterations', None)
+    if iterations is not None:
+        steps = int(keras.ops.convert_to_numpy(iterations))
+        if steps > 0:
+            return 'optimizer.iterations = %d' % steps
+    if getattr(model, RECORD_ATTR, None) is not None:
+        return 'it already carries a normsafe_init record'
+    return None
+
+
+def options_for_model(options, weights, unknown):
+    """``options`` with layer names expanded to weight names: ``layers=
+    ['sep']`` selects ``'sep/depthwise_kernel'`` and
+    ``'sep/pointwise_kernel'``. Names that are neither stay as given (the
+    core rejects them, listing the known names)."""
+    names = [w.name for w in weights] + [u.name for u in unknown]
+    by_layer = {}
+    for weight in weights:
+        by_layer.setdefault(getattr(weight.layer, 'name', None),
+                            []).append(weight.name)
+
+    def expand(wanted):
+        if wanted is None:
+            return None
+        out = []
+        for name in wanted:
+            extra = [name] if name in names else by_layer.get(name, [name])
+            out.extend(n for n in extra if n not in out)
+        return out
+
+    layers, exclude = expand(options.layers), expand(options.exclude)
+    if layers == options.layers and exclude == options.exclude:
+        return options
+    return session.Options(options.fraction, options.action,
+                           options.confidence, options.mode, options.seed,
+                           layers, exclude, options.force)
+
+
+def _check_flag(value, name):
+    if not isinstance(value, bool):
+        raise ValueError('%s must be True or False; got %r' % (name, value))
+    return value
+
+
+class NormSafeInit(keras.callbacks.Callback):
+    """Make a Keras model's initial weights respect their max-norm
+    constraints, before the first optimizer step clips them.
+
+    Example::
+
+        >>> import os; os.environ.setdefault('KERAS_BACKEND', 'torch')
+        '...'
+        >>> import keras, numpy as np
+        >>> from normsafe_init.keras import NormSafeInit
+        >>> model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(
+        ...     4, kernel_constraint=keras.constraints.max_norm(0.25))])
+        >>> model.compile('adam', 'sparse_categorical_crossentropy')
+        >>> cb = NormSafeInit(fraction=0.5)
+        >>> _ = model.fit(np.zeros((8, 64)), np.zeros(8), epochs=1,
+        ...               verbose=0, callbacks=[cb])     # doctest: +SKIP
+        >>> cb.record['changed']                          # doctest: +SKIP
+        ['dense']
+
+    Parameters
+    ----------
+    fraction : float in (0, 1], default 0.5
+        Target ``t = fraction x`` each constraint's ``max_value``.
+    action : {'rescale', 'clip', 'reinit', 'report'}, default 'rescale'
+        ``rescale``: the variable times ``t / max norm``; ``clip``: each
+        vector above ``t`` onto ``t`` (others bit-identical); ``reinit``:
+        redraw from the declared initializer at the largest scale keeping
+        every vector under ``t`` with probability ``confidence``, from a
+        dedicated ``numpy.random.RandomState(seed)`` (an initializer without
+        a known law, e.g. ``Orthogonal``, falls back to ``rescale``, logged);
+        ``report``: change nothing.
+    confidence : float in (0, 1), default 0.99
+    mode : {'max', 'mean'}, default 'max'
+    seed : int in [0, 2**32), default 0
+        Seed of ``reinit``'s generator; Keras's global seed generator is
+        never used.
+    layers, exclude : list of str, optional
+        Only / not these layer names (or ``'<layer>/<variable>'`` names).
+    force : bool, default False
+        Also act on a model whose optimizer has taken steps or that was
+        already processed; without it such a model is only reported.
+    metrics : bool, default True
+        Add ``normsafe_<name>_max_over_limit`` and ``normsafe_<name>_pinned``
+        to the logs at every epoch end.
+
+    Attributes
+    ----------
+    options : normsafe_init.session.Options
+    record : dict or None
+        What the last ``on_train_begin`` found and did (JSON-serialisable);
+        also kept on the model as ``model._normsafe_init_record``.
+    weights : list of KerasWeight
+        The selected constrained variables (those the metrics follow).
+    """
+
+    def __init__(self, fraction=DEFAULT_FRACTION, action='rescale',
+                 confidence=DEFAULT_CONFIDENCE, mode=DEFAULT_MODE, seed=0,
+                 layers=None, exclude=None, force=False, metrics=True):
+        super().__init__()
+        self.options = session.Options(fraction, action, confidence, mode,
+                                       seed, layers, exclude, force)
+        self.metrics = _check_flag(metrics, 'metrics')
+        self.record = None
+        self.result = None
+        self.weights = []
+
+    def on_train_begin(self, logs=None):
+        ensure_visible(stream=sys.stderr)
+        model = self.model
+        weights, unknown = find_constrained(model)
+        options = options_for_model(self.options, weights, unknown)
+        for weight in weights:
+            for note in weight.notes:
+                log.info('normsafe_init: %s: %s', weight.name, note)
+        trained = model_looks_trained(model)
+        result = session.run(weights, options, unknown=unknown,
+                             trained=trained, log=log, framework='keras',
+                             force_hint=_FORCE_HINT)
+        self.result = result
+        self.weights = [w for w, _, _ in result.planned]
+        record = result.record
+        previous = getattr(model, RECORD_ATTR, None)
+        if previous is not None:
+            record['previous'] = previous
+        self.record = record
+        # Not through Layer.__setattr__: the record is no tracked state.
+        object.__setattr__(model, RECORD_ATTR, record)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.metrics and logs is not None and self.weights:
+            logs.update(session.metrics(self.weights))

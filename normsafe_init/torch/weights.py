@@ -1,0 +1,78 @@
+"""A PyTorch tensor described for the core: read as numpy, written in place.
+
+The tensor is the *stored* one: for a parametrized weight
+(``torch.nn.utils.parametrize``) that is
+``module.parametrizations.weight.original``, the tensor the optimizer
+updates and the max-norm parametrization reads; for ``nn.Embedding`` and a
+declared constraint the parameter itself.
+"""
+import numpy as np
+import torch
+from torch.nn.utils.parametrize import type_before_parametrizations
+
+from ..weights import ConstrainedWeight
+
+__all__ = ['TorchWeight', 'to_numpy']
+
+# dtypes numpy has no type for are read as float32 and written back cast.
+_NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
+
+
+def to_numpy(tensor):
+    """A numpy array of ``tensor``'s value (a view of a CPU tensor when the
+    dtype allows; never written through)."""
+    value = tensor.detach()
+    if value.dtype not in _NUMPY_DTYPES:
+        value = value.to(torch.float32)
+    if value.device.type != 'cpu':
+        value = value.cpu()
+    return value.numpy()
+
+
+class TorchWeight(ConstrainedWeight):
+    """One constrained tensor of a ``torch.nn.Module``.
+
+    Besides :class:`normsafe_init.weights.ConstrainedWeight`'s attributes:
+    ``tensor`` (the stored ``nn.Parameter``, changed only with ``copy_``
+    under ``torch.no_grad()``), ``module`` (its owner), ``init_source``
+    (what the family is based on: an assumed module default, ``init=``, or
+    None) and ``sources`` (where each constraint was found). ``name`` is
+    the weight as the model exposes it (``'final_layer.weight'``), ``path``
+    the stored tensor's name in ``named_parameters()``
+    (``'final_layer.parametrizations.weight.original'``).
+    """
+
+    def __init__(self, name, path, tensor, module, constraints, sources,
+                 family=None, family_note=None, init_source=None, mask=None):
+        dtype = (tensor.dtype if tensor.dtype in _NUMPY_DTYPES
+                 else torch.float32)
+        ConstrainedWeight.__init__(
+            self, name, constraints, tuple(tensor.shape),
+            torch.empty((), dtype=dtype).numpy().dtype, family=family,
+            family_note=family_note, mask=mask, path=path,
+            class_name=type_before_parametrizations(module).__name__, label=name.rsplit('.', 1)[-1])
+        self.tensor = tensor
+        self.module = module
+        self.sources = list(sources)
+        self.init_source = init_source
+
+    def read(self):
+        return to_numpy(self.tensor)
+
+    def write(self, value):
+        value = np.ascontiguousarray(value)
+        if tuple(value.shape) != tuple(self.tensor.shape):
+            raise ValueError('value for %s has shape %r; the tensor has %r'
+                             % (self.name, value.shape,
+                                tuple(self.tensor.shape)))
+        with torch.no_grad():
+            self.tensor.copy_(torch.from_numpy(value))
+
+    def as_dict(self):
+        out = ConstrainedWeight.as_dict(self)
+        out.update({'torch_dtype': str(self.tensor.dtype).replace(
+                        'torch.', ''),
+                    'device': str(self.tensor.device),
+                    'init_source': self.init_source,
+                    'sources': self.sources})
+        return out
