@@ -28,6 +28,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 
 from . import repairs
+from ._record import Record
 from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
 from .solver import solve
 
@@ -141,7 +142,7 @@ class LayerAnalysis(object):
         return out
 
 
-class RepairPlan(object):
+class RepairPlan(Record):
     """What :func:`plan_repair` decided: ``action`` requested, ``applied``
     (``'none'``, ``'rescale'``, ``'clip'``, ``'reinit'`` or
     ``'reinit+rescale'``), ``value`` (a new weight array, or None),
@@ -152,6 +153,9 @@ class RepairPlan(object):
 
     Applying a plan (:meth:`apply`) cannot fail half-way: everything was
     computed by :func:`plan_repair`."""
+
+    _fields = ('action', 'applied', 'factor', 'clipped', 'new_init', 'tries',
+               'lifted', 'after', 'reason')
 
     def __init__(self, action):
         self.action = action
@@ -185,13 +189,6 @@ class RepairPlan(object):
                 repairs.apply_factors(current, axes, factors)
             weight.write(current)
 
-    def as_dict(self):
-        return {'action': self.action, 'applied': self.applied,
-                'factor': self.factor, 'clipped': self.clipped,
-                'new_init': self.new_init, 'tries': self.tries,
-                'lifted': self.lifted,
-                'after': [a.as_dict() for a in self.after],
-                'reason': self.reason}
 
 
 def analyze(weight, value, fraction, confidence=0.99, mode='max'):

@@ -32,6 +32,7 @@ import threading
 
 import numpy as np
 
+from ._record import Record
 from ._validation import check_axes, check_int, check_positive
 
 __all__ = ['LAYOUT_AXES', 'DEFAULT_RTOL', 'PINNED_RTOL', 'vector_norms',
@@ -216,7 +217,7 @@ def count_pinned(norms, limit, rtol=PINNED_RTOL):
     return int(np.count_nonzero(np.abs(norms - limit) <= rtol * limit))
 
 
-class NormSummary(object):
+class NormSummary(Record):
     """min / mean / max of a set of norms and how many exceed a target and
     a limit (each with relative tolerance ``rtol``).
 
@@ -224,6 +225,9 @@ class NormSummary(object):
     ``limit``, ``above_target``, ``above_limit`` (``None`` where no
     threshold was given).
     """
+
+    _fields = ('count', 'min', 'mean', 'max', 'std', 'target', 'limit',
+               'above_target', 'above_limit')
 
     def __init__(self, norms, target=None, limit=None, rtol=DEFAULT_RTOL):
         norms = np.asarray(norms, dtype=np.float64).ravel()
@@ -241,12 +245,6 @@ class NormSummary(object):
                              else count_above(norms, target, rtol))
         self.above_limit = (None if limit is None
                             else count_above(norms, limit, rtol))
-
-    def as_dict(self):
-        """The summary as a JSON-serialisable dict."""
-        return dict((key, getattr(self, key)) for key in (
-            'count', 'min', 'mean', 'max', 'std', 'target', 'limit',
-            'above_target', 'above_limit'))
 
     def __repr__(self):
         return ('NormSummary(count=%d, min=%.6g, mean=%.6g, max=%.6g, '

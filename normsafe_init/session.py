@@ -45,6 +45,7 @@ import logging
 import numpy as np
 
 from . import __version__
+from ._record import Record
 from ._validation import (STRING_TYPES, check_choice, check_fraction,
                           check_int, check_open_probability)
 from .analysis import ACTIONS, analyze, plan_repair
@@ -83,7 +84,7 @@ def _check_flag(value, name):
     return bool(value)
 
 
-class Options(object):
+class Options(Record):
     """The options every adapter takes, validated.
 
     Parameters
@@ -113,6 +114,9 @@ class Options(object):
     ValueError: fraction must be in (0, 1]; got 1.5
     """
 
+    _fields = ('fraction', 'action', 'confidence', 'mode', 'seed', 'layers',
+               'exclude', 'force')
+
     def __init__(self, fraction=DEFAULT_FRACTION, action='rescale',
                  confidence=DEFAULT_CONFIDENCE, mode=DEFAULT_MODE, seed=0,
                  layers=None, exclude=None, force=False):
@@ -137,13 +141,6 @@ class Options(object):
         if both:
             raise ValueError('layers and exclude both name %s'
                              % ', '.join(sorted(both)))
-
-    def as_dict(self):
-        """The options as a JSON-serialisable dict."""
-        return {'fraction': self.fraction, 'action': self.action,
-                'confidence': self.confidence, 'mode': self.mode,
-                'seed': self.seed, 'layers': self.layers,
-                'exclude': self.exclude, 'force': self.force}
 
 
 class Result(object):

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
+from ._record import Record
 from .norms import vector_shape
 
 __all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'format_n']
@@ -158,9 +159,12 @@ class ConstrainedWeight(object):
                    self.shape, self.constraints))
 
 
-class UnknownWeight(object):
+class UnknownWeight(Record):
     """A weight that carries a constraint the adapter cannot read: reported,
     never changed. ``attrs`` maps the constraint options to their values."""
+
+    _fields = ('name', 'path', ('class', 'class_name'),
+               ('constraints', 'attrs'), 'reason')
 
     def __init__(self, name, class_name, attrs, reason, path=None):
         self.name = name
@@ -168,8 +172,3 @@ class UnknownWeight(object):
         self.class_name = class_name
         self.attrs = dict(attrs)
         self.reason = reason
-
-    def as_dict(self):
-        return {'name': self.name, 'path': self.path,
-                'class': self.class_name, 'constraints': self.attrs,
-                'reason': self.reason}

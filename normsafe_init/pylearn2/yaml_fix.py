@@ -1,35 +1,23 @@
 """Edit init values of pylearn2 layers in the TEXT of an experiment YAML.
 
 ``normsafe-init check --fix`` rewrites one value per offending layer
-(``irange`` / ``istdev`` / ``sparse_stdev``) and leaves every other byte of
-the file as it was: comments, blank lines, quoting, tags, anchors, flow or
-block style, line endings, a byte order mark. It never round-trips through
-a YAML loader and dumper.
+(``irange`` / ``istdev`` / ``sparse_stdev``) and leaves every other byte as
+it was (comments, quoting, tags, anchors, flow or block style, line endings,
+a BOM): no round trip through a YAML loader and dumper.
 
-How a value is found: PyYAML composes the text into its node graph (no
-object is constructed, so pylearn2's ``!obj:``, ``!pkl:``, ``!import`` and
-``!float`` tags need no constructor). Every node carries the positions of
-its text (``start_mark.index`` / ``end_mark.index``: characters of the
-decoded text, a BOM and each ``\\r`` included, so they index the original
-string). A mapping with a key ``layer_name`` whose value is a scalar is
-that layer's mapping; only the value of the requested key *of that
-mapping* is replaced (nested mappings are not searched), and an alias
-(``*name``) is replaced by the number, not followed. A ``sparse_init``
-layer without a ``sparse_stdev`` key gets a new ``sparse_stdev: VALUE``
-entry right after its ``sparse_init`` entry, in the mapping's own style
-(``{...}`` or block).
-
-Templates: ``%(name)s`` conversions are not valid YAML before substitution;
-they are masked by ``x`` characters of the same length before PyYAML reads
-the text (positions stay valid), and a value that holds one is reported
-(status ``'template'``), never edited.
-
-PyYAML is imported only when a text is edited (``check --fix`` runs after
-pylearn2, which needs PyYAML, has built the model).
-
-Values are written by :func:`format_value`: 6 significant digits, rounded
-*down* (so the written value is never larger than the safe one), always
-with a ``.`` so that PyYAML reads a float (it reads ``1e-05`` as a string).
+PyYAML composes the text into its node graph (composing constructs no
+object, so pylearn2's ``!obj:``, ``!pkl:``, ``!import``, ``!float`` tags need
+no constructor); each node's ``start_mark.index`` / ``end_mark.index``
+count characters of the string, a BOM and each ``\\r`` included, and the
+text is edited at those positions. A mapping with a scalar ``layer_name``
+is that layer's; only the value of the requested key *of that mapping* is
+replaced, an alias (``*name``) by the number itself. A ``sparse_init``
+layer without ``sparse_stdev`` gets ``sparse_stdev: VALUE`` right after its
+``sparse_init`` entry, in the mapping's style (``{...}`` or block).
+Template conversions (``%(name)s``) are masked by as many ``x`` before
+PyYAML reads the text; a value holding one is reported, not edited. PyYAML
+is imported at the first edit (``check --fix`` runs after pylearn2, which
+needs it, has built the model).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -49,6 +37,8 @@ _PLACEHOLDER = re.compile(r'%\(([^)]*)\)')
 _CONVERSION = re.compile(r'%\([^)]*\)[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?'
                          r'[hlL]?[diouxXeEfFgGcrsa]?')
 _BOM = u'\ufeff'
+#: Spaces, line breaks and comments (between flow entries).
+_BLANKS = re.compile(r'(?:[ \t\r\n]|#[^\r\n]*)*')
 
 
 class YamlTextError(ValueError):
@@ -70,30 +60,27 @@ def placeholders(text):
     return names
 
 
-def _mask(text):
-    """``text`` with each placeholder conversion replaced by as many ``x``
-    (line breaks kept), so that every index stays valid."""
-    return _CONVERSION.sub(lambda m: re.sub(r'[^\r\n]', 'x', m.group(0)),
-                           text)
-
-
-def _unicode(text):
-    """Python 2's ``str`` (and bytes) decoded: PyYAML's marks index the
+def _decoded(text):
+    """Bytes (Python 2's ``str``) decoded: PyYAML's marks index the
     decoded text."""
     return text.decode('utf-8') if isinstance(text, bytes) else text
 
 
-class _Alias(object):
-    """An alias (``*name``) where it is written; ``target`` is the node of
-    its anchor."""
+def _mask(text):
+    """Each placeholder conversion replaced by as many ``x``: indices stay
+    valid."""
+    return _CONVERSION.sub(lambda m: re.sub(r'[^\r\n]', 'x', m.group(0)),
+                           text)
 
+
+class _Alias(object):
+    """An alias (``*name``) where it is written; ``target``: its anchor's
+    node."""
     id = 'alias'
 
     def __init__(self, target, event):
-        self.target = target
-        self.anchor = event.anchor
-        self.start_mark = event.start_mark
-        self.end_mark = event.end_mark
+        self.target, self.anchor = target, event.anchor
+        self.start_mark, self.end_mark = event.start_mark, event.end_mark
 
 
 _LOADER = []
@@ -141,23 +128,23 @@ def _loader():
 
 def _where(text, index):
     """``'line L, column C'`` (1-based) of ``index`` in ``text``."""
-    start = _line_start(text, index)
-    return 'line %d, column %d' % (_line(text, index), index - start + 1)
+    return 'line %d, column %d' % (_line(text, index),
+                                   index - _line_start(text, index) + 1)
 
 
 def _describe(text, exc):
     """One line for a PyYAML error, naming where it is."""
     mark = getattr(exc, 'problem_mark', None)
     if mark is None or not getattr(exc, 'problem', None):
-        position = getattr(exc, 'position', None)
-        where = _where(text, position) + ': ' if position is not None else ''
+        position = getattr(exc, 'position', None)   # a ReaderError
+        where = '' if position is None else _where(text, position) + ': '
         return where + ' '.join(str(exc).split())
-    message = '%s: %s' % (_where(text, mark.index), exc.problem)
-    if getattr(exc, 'context', None):
-        context = exc.context_mark
-        message += ' (%s%s)' % (exc.context, '' if context is None else
-                                ' at ' + _where(text, context.index))
-    return message
+    context = getattr(exc, 'context', None)
+    where = getattr(exc, 'context_mark', None)
+    return '%s: %s%s' % (_where(text, mark.index), exc.problem, '' if not
+                         context else ' (%s%s)' % (context, '' if where is None
+                                                   else ' at ' + _where(
+                                                       text, where.index)))
 
 
 def compose(text):
@@ -171,7 +158,7 @@ def compose(text):
     [('layer_name', 'h0'), ('irange', 'xxxxx')]
     """
     import yaml
-    text = _unicode(text)
+    text = _decoded(text)
     try:
         return list(yaml.compose_all(_mask(text), Loader=_loader()))
     except yaml.YAMLError as exc:
@@ -240,7 +227,7 @@ def find_layer_mappings(text):
     >>> [key.value for key, _ in found['h0'][0].value]
     ['layer_name', 'irange']
     """
-    text = _unicode(text)
+    text = _decoded(text)
     return _layer_mappings(text, compose(text))
 
 
@@ -361,19 +348,6 @@ def _line_end(text, index):
     return len(text), first.group(0) if first else '\n'
 
 
-def _skip_blank(text, index):
-    """The index of the first character from ``index`` on that is not a
-    space, a line break or part of a comment."""
-    while index < len(text):
-        if text[index] in ' \t\r\n':
-            index += 1
-        elif text[index] == '#':
-            index = _line_end(text, index)[0]
-        else:
-            break
-    return index
-
-
 def _new_line_after(text, index, entry):
     """``text`` with the line ``entry`` added after the line of ``index``;
     returns ``(text, index of entry)``."""
@@ -400,12 +374,11 @@ def _insert(text, mapping, key, value, entry):
         return _new_line_after(text, end, indent + entry)
     if text[mapping.end_mark.index - 1] != '}':
         return None     # a single pair in a flow sequence: [key: value]
-    follower = _skip_blank(text, end)
+    follower = _BLANKS.match(text, end).end()
     rest = text[end:_line_end(text, end)[0]].strip()
     if text[follower:follower + 1] == ',':
         after_comma = text[follower + 1:_line_end(text, follower)[0]].strip()
-        if own_line and '\n' not in text[end:follower] \
-                and '\r' not in text[end:follower] \
+        if own_line and not _BREAKS.search(text, end, follower) \
                 and (after_comma == '' or after_comma.startswith('#')):
             return _new_line_after(text, follower, indent + entry + ',')
         return (text[:follower + 1] + ' ' + entry + ','
@@ -534,7 +507,7 @@ def tokenize(text):
     """Deprecated, kept for old imports (to be removed): PyYAML's tokens
     of ``text``, placeholders masked."""
     import yaml
-    return list(yaml.scan(_mask(_unicode(text)), Loader=yaml.SafeLoader))
+    return list(yaml.scan(_mask(_decoded(text)), Loader=yaml.SafeLoader))
 
 
 def apply_edits(text, edits):
@@ -551,7 +524,7 @@ def apply_edits(text, edits):
     >>> result.status, result.old, result.line
     ('replaced', '.05', 1)
     """
-    text = _unicode(text)
+    text = _decoded(text)
     results = []
     for edit in edits:
         text, result = _apply_one(text, edit)

@@ -91,6 +91,15 @@ class NormSafeInit(Callback):
             confidence=self.confidence, mode=self.mode, seed=self.seed,
             layers=self.layers, exclude=self.exclude, force=self.force)
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state['seen_'] = None  # weak references do not pickle
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.seen_ = weakref.WeakKeyDictionary()
+
     def initialize(self):
         self.options_ = self._options()  # set_params may have changed them
         return self

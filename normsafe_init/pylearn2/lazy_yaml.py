@@ -1,0 +1,330 @@
+"""Parse a pylearn2 training YAML without building or importing anything.
+
+pylearn2's own loader (``pylearn2.config.yaml_parse``) imports the module of
+every ``!obj:`` tag and loads every ``!pkl:`` file while it parses, even with
+``instantiate=False``: a dataset class that is not installed here, or a
+``zca.pkl`` that lives on the training machine only, stops it before the
+model is reached. :func:`parse` reads the same YAML (same tags, same
+``!float`` and scientific-notation floats, duplicate keys rejected) into
+inert nodes: an ``!obj:`` is an :class:`ObjNode` whose class is imported
+only when :meth:`ObjNode.resolve` is called, a ``!pkl:`` a :class:`PklNode`
+that is never opened, an ``!import`` an :class:`ImportNode`. A
+:class:`Builder` then instantiates only the subtree asked for, as pylearn2
+would (keyword arguments, anchors shared, strings through its
+``${VAR}`` preprocessing).
+
+PyYAML is imported on the first call, not with this module.
+
+>>> top = parse('!obj:mylab.Train {model: !obj:collections.OrderedDict '
+...             '{a: 1}, dataset: !pkl: "/far/away.pkl"}')
+>>> top.tag, [key for key, _ in top.pairs], top.get('dataset').text
+('mylab.Train', ['model', 'dataset'], '/far/away.pkl')
+>>> Builder().build(top.get('model'))
+OrderedDict([('a', 1)])
+"""
+from __future__ import absolute_import, division, print_function
+
+import importlib
+import re
+import sys
+
+__all__ = ['ObjNode', 'PklNode', 'ImportNode', 'BuildError', 'Builder',
+           'parse', 'iter_nodes', 'STRING_TYPES']
+
+#: pylearn2's ``yaml_parse.SCIENTIFIC_NOTATION_REGEXP``: ``1e-3`` is a float.
+SCIENTIFIC = r'^[\-\+]?(\d+\.?\d*|\d*\.?\d+)?[eE][\-\+]?\d+$'
+STRING_TYPES = (str, type(u''))
+
+try:
+    import builtins as _builtins
+except ImportError:  # Python 2
+    import __builtin__ as _builtins
+
+
+class _Node(object):
+    """A tagged YAML node, not built; ``line`` is 1-based."""
+
+    def __init__(self, yaml_node):
+        self.yaml_node = yaml_node
+        self.line = yaml_node.start_mark.line + 1
+
+
+class ObjNode(_Node):
+    """``!obj:TAG {key: value, ...}``: ``tag`` (the dotted name), ``pairs``
+    (``[(key, value), ...]`` in the file's order, values parsed)."""
+
+    def __init__(self, yaml_node, tag, pairs):
+        _Node.__init__(self, yaml_node)
+        self.tag = tag
+        self.pairs = pairs
+        self._resolved = None
+
+    @property
+    def name(self):
+        """The last component of the tag (``'MLP'``)."""
+        return self.tag.split('.')[-1]
+
+    def keys(self):
+        return [key for key, _ in self.pairs]
+
+    def get(self, key, default=None):
+        for name, value in self.pairs:
+            if name == key:
+                return value
+        return default
+
+    def resolve(self):
+        """The callable the tag names (imported now); ImportError or
+        AttributeError when it cannot be had."""
+        if self._resolved is None:
+            self._resolved = import_dotted(self.tag)
+        return self._resolved
+
+    def try_resolve(self):
+        """The callable, or None when it cannot be imported."""
+        try:
+            return self.resolve()
+        except Exception:  # any failure to import a user's module
+            return None
+
+    def __repr__(self):
+        return '<!obj:%s at line %d>' % (self.tag, self.line)
+
+
+class PklNode(_Node):
+    """``!pkl: "path"``: ``text`` is the path as written (``${VAR}`` not
+    expanded)."""
+
+    def __init__(self, yaml_node, text):
+        _Node.__init__(self, yaml_node)
+        self.text = text
+
+    def __repr__(self):
+        return '<!pkl: %r at line %d>' % (self.text, self.line)
+
+
+class ImportNode(_Node):
+    """``!import 'a.b.c'`` or ``!import:a.b.c``: the object it names."""
+
+    def __init__(self, yaml_node, dotted):
+        _Node.__init__(self, yaml_node)
+        self.tag = dotted
+
+    def __repr__(self):
+        return '<!import %s at line %d>' % (self.tag, self.line)
+
+
+def import_dotted(dotted):
+    """The object ``a.b.C`` names: the longest importable module prefix,
+    then attributes (what pylearn2's ``try_to_import`` finds)."""
+    parts = dotted.split('.')
+    if len(parts) == 1:
+        try:
+            return getattr(_builtins, dotted)
+        except AttributeError:
+            raise AttributeError('%s is not a builtin (write module.%s)'
+                                 % (dotted, dotted))
+    first_error = None
+    for cut in range(len(parts) - 1, 0, -1):
+        module_name = '.'.join(parts[:cut])
+        try:
+            obj = importlib.import_module(module_name)
+        except ImportError as exc:
+            if first_error is None:
+                first_error = (module_name, exc)
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            if first_error is not None:
+                break  # a.b.C where a.b itself failed to import
+            raise AttributeError('module %s has no attribute %s'
+                                 % (module_name, '.'.join(parts[cut:])))
+        return obj
+    raise ImportError('cannot import %s (%s)' % first_error)
+
+
+# -- parsing -----------------------------------------------------------------
+
+_LOADER = []
+
+
+def _loader_class():
+    """The PyYAML loader with pylearn2's tags, made on first use."""
+    if _LOADER:
+        return _LOADER[0]
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    base = getattr(yaml, 'FullLoader', yaml.Loader)
+
+    class Loader(base):
+        pass
+
+    def construct_obj(loader, suffix, node):
+        if not isinstance(node, yaml.MappingNode):
+            raise ConstructorError(None, None, 'expected a mapping node for '
+                                   '!obj:%s, but found %s' % (suffix, node.id),
+                                   node.start_mark)
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == u'tag:yaml.org,2002:merge':
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, STRING_TYPES):
+                raise ConstructorError(
+                    'while constructing !obj:%s' % suffix, node.start_mark,
+                    'found a key that is not a string (%r)' % (key,),
+                    key_node.start_mark)
+            if key in seen:
+                raise ConstructorError(
+                    'while constructing !obj:%s' % suffix, node.start_mark,
+                    'found duplicate key (%s)' % key, key_node.start_mark)
+            seen.add(key)
+        loader.flatten_mapping(node)
+        pairs, index = [], {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            value = loader.construct_object(value_node, deep=True)
+            if key in index:
+                pairs[index[key]] = (key, value)
+            else:
+                index[key] = len(pairs)
+                pairs.append((key, value))
+        return ObjNode(node, suffix, pairs)
+
+    def construct_pkl(loader, suffix, node):
+        if suffix:
+            raise ConstructorError(None, None, 'put a space between !pkl: and '
+                                   'the file name (got !pkl:%s)' % suffix,
+                                   node.start_mark)
+        return PklNode(node, loader.construct_scalar(node))
+
+    def construct_import_suffix(loader, suffix, node):
+        if '.' not in suffix:
+            raise ConstructorError(None, None, "!import: tag suffix contains "
+                                   "no '.'", node.start_mark)
+        return ImportNode(node, suffix)
+
+    def construct_import(loader, node):
+        value = loader.construct_scalar(node)
+        if '.' not in value:
+            raise ConstructorError(None, None, "import tag suffix contains "
+                                   "no '.'", node.start_mark)
+        return ImportNode(node, value)
+
+    def construct_float(loader, node):
+        return float(loader.construct_scalar(node))
+
+    Loader.add_multi_constructor(u'!obj:', construct_obj)
+    Loader.add_multi_constructor(u'!pkl:', construct_pkl)
+    Loader.add_multi_constructor(u'!import:', construct_import_suffix)
+    Loader.add_constructor(u'!import', construct_import)
+    Loader.add_constructor(u'!float', construct_float)
+    Loader.add_implicit_resolver(u'!float', re.compile(SCIENTIFIC), None)
+    _LOADER.append(Loader)
+    return Loader
+
+
+def parse(text):
+    """The graph of ``text``: nodes, dicts, lists and scalars. Raises
+    ``yaml.YAMLError`` (with marks) on invalid YAML."""
+    import yaml
+    return yaml.load(text, Loader=_loader_class())
+
+
+def iter_nodes(value, path=()):
+    """Yield ``(path, node)`` for every :class:`ObjNode`, :class:`PklNode`
+    and :class:`ImportNode` under ``value``, depth first in file order
+    (each node once, even when aliased); ``path`` is the tuple of keys and
+    list indices leading to it."""
+    seen = set()
+    stack = [(path, value)]
+    while stack:
+        path, value = stack.pop()
+        children = []
+        if isinstance(value, _Node):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            yield path, value
+            if isinstance(value, ObjNode):
+                children = value.pairs
+        elif isinstance(value, dict):
+            children = list(value.items())
+        elif isinstance(value, list):
+            children = list(enumerate(value))
+        for key, child in reversed(children):
+            stack.append((path + (key,), child))
+
+
+# -- building ------------------------------------------------------------------
+
+class BuildError(Exception):
+    """Building a node failed: ``node`` (the one that failed, for its line)
+    and ``cause`` (``sys.exc_info()``)."""
+
+    def __init__(self, message, node=None, cause=None):
+        Exception.__init__(self, message)
+        self.node = node
+        self.cause = cause
+
+
+class Builder(object):
+    """Instantiate nodes as pylearn2 would.
+
+    ``call(callable, kwargs)`` makes an object (pylearn2's ``checked_call``
+    for its messages about wrong arguments); ``preprocess(text)`` expands a
+    string (pylearn2's ``${VAR}``); ``load_pickle(node)`` loads a ``!pkl:``;
+    ``adjust(node, callable, kwargs)`` may return another ``(callable,
+    kwargs)`` (to leave out arguments, say). Anchored nodes are built once.
+    """
+
+    def __init__(self, call=None, preprocess=None, load_pickle=None,
+                 adjust=None):
+        self.call = call or (lambda func, kwargs: func(**kwargs))
+        self.preprocess = preprocess or (lambda text: text)
+        self.load_pickle = load_pickle
+        self.adjust = adjust
+        self.bindings = {}
+
+    def build(self, value):
+        if isinstance(value, _Node):
+            key = id(value)
+            if key not in self.bindings:
+                self.bindings[key] = self._build_node(value)
+            return self.bindings[key]
+        if isinstance(value, dict):
+            return dict((self.build(k), self.build(v))
+                        for k, v in value.items())
+        if isinstance(value, list):
+            return [self.build(v) for v in value]
+        if isinstance(value, STRING_TYPES):
+            return self.preprocess(value)
+        return value
+
+    def _build_node(self, node):
+        if isinstance(node, PklNode):
+            if self.load_pickle is None:
+                raise BuildError('cannot load %s (no loader)' % node.text,
+                                 node)
+            return self.load_pickle(node)
+        try:
+            func = node.resolve()
+        except Exception as exc:
+            raise BuildError('cannot import %s: %s: %s'
+                             % (node.tag, type(exc).__name__, exc), node,
+                             sys.exc_info())
+        if isinstance(node, ImportNode):
+            return func
+        kwargs = [(key, self.build(value)) for key, value in node.pairs]
+        if self.adjust is not None:
+            func, kwargs = self.adjust(node, func, kwargs)
+        obj = self.call(func, dict(kwargs))
+        try:
+            import yaml
+            obj.yaml_src = yaml.serialize(node.yaml_node)
+        except (AttributeError, TypeError):  # some classes won't allow it
+            pass
+        return obj
