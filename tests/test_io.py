@@ -55,7 +55,7 @@ class Umask(object):
 # -- regular files ------------------------------------------------------------
 
 @posix_only
-@pytest.mark.parametrize('mask', [0o022, 0o027, 0o077, 0o002])
+@pytest.mark.parametrize('mask', [0o022, 0o027, 0o077, 0o002], ids=oct)
 def test_new_file_gets_the_umask_default_mode(tmp_path, mask):
     path = str(tmp_path / 'new.yaml')
     with Umask(mask):
@@ -66,7 +66,8 @@ def test_new_file_gets_the_umask_default_mode(tmp_path, mask):
 
 
 @posix_only
-@pytest.mark.parametrize('mode', [0o640, 0o600, 0o755, 0o666, 0o200])
+@pytest.mark.parametrize('mode', [0o640, 0o600, 0o755, 0o666, 0o200],
+                         ids=oct)
 def test_replaced_file_keeps_its_mode(tmp_path, mode):
     path = str(tmp_path / 'out.yaml')
     write(path, b'old\n', mode)
@@ -121,7 +122,7 @@ def test_failure_removes_the_temporary_file(tmp_path, monkeypatch):
     assert listing(tmp_path) == ['out.yaml']
 
 
-# -- symbolic links -------------------------------------------------------------
+# -- symbolic links ---------------------------------------------------------
 
 @needs_symlinks
 def test_symlink_is_followed_and_stays_a_link(tmp_path):
@@ -186,7 +187,7 @@ def test_symlink_loop_is_refused(tmp_path):
     assert listing(tmp_path) == ['a', 'b']
 
 
-# -- refused targets ------------------------------------------------------------
+# -- refused targets --------------------------------------------------------
 
 def _assert_refused(path, reason, data=b'new\n'):
     with pytest.raises(UnsafeTarget) as info:
@@ -210,14 +211,29 @@ def test_fifo_is_refused(tmp_path):
 
 
 @posix_only
-def test_dev_null_is_refused():
-    _assert_refused('/dev/null', 'it is a character device')
+def test_dev_null_is_refused_by_the_check():
+    # Only the check: a test must never risk writing the real /dev/null
+    # (a regression would replace the machine's /dev/null by a file).
+    with pytest.raises(UnsafeTarget) as info:
+        _io.check_target('/dev/null')
+    assert info.value.reason == 'it is a character device, not a regular file'
     assert stat.S_ISCHR(os.lstat('/dev/null').st_mode)
+
+
+@pytest.mark.skipif(not hasattr(os, 'mknod') or not hasattr(os, 'geteuid')
+                    or os.geteuid() != 0, reason='mknod needs root')
+def test_device_node_is_refused(tmp_path):
+    path = str(tmp_path / 'null')      # a private copy of /dev/null
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    _assert_refused(path, 'it is a character device, not a regular file')
+    assert stat.S_ISCHR(os.lstat(path).st_mode)
+    assert listing(tmp_path) == ['null']
 
 
 @posix_only
 @needs_symlinks
 def test_symlink_to_a_device_names_both(tmp_path):
+    # (a regression could only replace the link, not /dev/null itself)
     link = str(tmp_path / 'out.yaml')
     os.symlink('/dev/null', link)
     error = _assert_refused(link, 'it is a character device')
@@ -254,7 +270,7 @@ def test_symlink_to_a_directory_is_refused(tmp_path):
 
 
 @posix_only
-@pytest.mark.parametrize('mode', [0o444, 0o400, 0o000, 0o555])
+@pytest.mark.parametrize('mode', [0o444, 0o400, 0o000, 0o555], ids=oct)
 def test_read_only_file_is_refused_even_for_root(tmp_path, mode):
     # Tests may run as root, for whom os.access says every file is
     # writable: the permission bits decide.

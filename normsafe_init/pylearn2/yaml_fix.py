@@ -1,23 +1,16 @@
 """Edit init values of pylearn2 layers in the TEXT of an experiment YAML.
 
-``normsafe-init check --fix`` rewrites one value per offending layer
-(``irange`` / ``istdev`` / ``sparse_stdev``) and leaves every other byte as
-it was (comments, quoting, tags, anchors, flow or block style, line endings,
-a BOM): no round trip through a YAML loader and dumper.
-
-PyYAML composes the text into its node graph (composing constructs no
-object, so pylearn2's ``!obj:``, ``!pkl:``, ``!import``, ``!float`` tags need
-no constructor); each node's ``start_mark.index`` / ``end_mark.index``
-count characters of the string, a BOM and each ``\\r`` included, and the
-text is edited at those positions. A mapping with a scalar ``layer_name``
-is that layer's; only the value of the requested key *of that mapping* is
-replaced, an alias (``*name``) by the number itself. A ``sparse_init``
-layer without ``sparse_stdev`` gets ``sparse_stdev: VALUE`` right after its
-``sparse_init`` entry, in the mapping's style (``{...}`` or block).
-Template conversions (``%(name)s``) are masked by as many ``x`` before
-PyYAML reads the text; a value holding one is reported, not edited. PyYAML
-is imported at the first edit (``check --fix`` runs after pylearn2, which
-needs it, has built the model).
+``check --fix`` rewrites one value (``irange`` / ``istdev`` /
+``sparse_stdev``) per offending layer and keeps every other byte. PyYAML
+composes the text (nothing is constructed: any tag is fine); node marks'
+``.index`` count characters of the string (a BOM and each ``\\r`` too) and
+the text is edited there. A mapping with a scalar ``layer_name`` is that
+layer's; only its own key's value is replaced (an alias by the number).
+A ``sparse_init`` layer without ``sparse_stdev`` gets one right after its
+``sparse_init``, in the mapping's style (``{...}`` or block). ``%(name)s``
+conversions are masked by as many ``x`` (a value holding one is reported,
+not edited). PyYAML is imported at first use: ``--fix`` runs after
+pylearn2, which needs it, has built the model.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -31,19 +24,16 @@ __all__ = ['YamlTextError', 'compose', 'span', 'find_layer_mappings',
            'placeholders', 'write_atomic']
 
 _BREAKS = re.compile(r'\r\n|\r|\n')
-#: ``%(name)s``-style template placeholders (Python % formatting).
 _PLACEHOLDER = re.compile(r'%\(([^)]*)\)')
 #: A whole placeholder conversion (``%(name)s``, ``%(x)-8.3f``): masked.
 _CONVERSION = re.compile(r'%\([^)]*\)[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?'
                          r'[hlL]?[diouxXeEfFgGcrsa]?')
 _BOM = u'\ufeff'
-#: Spaces, line breaks and comments (between flow entries).
 _BLANKS = re.compile(r'(?:[ \t\r\n]|#[^\r\n]*)*')
 
 
 class YamlTextError(ValueError):
-    """PyYAML cannot read the text (placeholders masked); the message
-    names the line and column."""
+    """PyYAML cannot read the text; the message names line and column."""
 
 
 def placeholders(text):
@@ -61,22 +51,19 @@ def placeholders(text):
 
 
 def _decoded(text):
-    """Bytes (Python 2's ``str``) decoded: PyYAML's marks index the
-    decoded text."""
+    """Bytes (Python 2's ``str``) decoded: marks index decoded text."""
     return text.decode('utf-8') if isinstance(text, bytes) else text
 
 
 def _mask(text):
-    """Each placeholder conversion replaced by as many ``x``: indices stay
-    valid."""
+    """Placeholder conversions replaced by as many ``x`` (same indices)."""
     return _CONVERSION.sub(lambda m: re.sub(r'[^\r\n]', 'x', m.group(0)),
                            text)
 
 
 class _Alias(object):
-    """An alias (``*name``) where it is written; ``target``: its anchor's
-    node."""
-    id = 'alias'
+    """An alias (``*name``) where it is written; ``target``: its node."""
+    id, style = 'alias', None
 
     def __init__(self, target, event):
         self.target, self.anchor = target, event.anchor
@@ -87,11 +74,9 @@ _LOADER = []
 
 
 def _loader():
-    """A ``yaml.SafeLoader`` subclass (built once, at first use) whose
-    composer keeps aliases as :class:`_Alias` nodes, and records each
-    scalar's own start (after its tag and anchor, which the node's
-    ``start_mark`` includes) as ``own_start`` and its anchor as
-    ``anchor``. Composing never constructs, so any tag is accepted."""
+    """A ``yaml.SafeLoader`` subclass (built at first use) that keeps
+    aliases as :class:`_Alias` nodes and gives scalars ``anchor`` and
+    ``own_start`` (after tag and anchor, which ``start_mark`` includes)."""
     if _LOADER:
         return _LOADER[0]
     import yaml
@@ -126,32 +111,28 @@ def _loader():
     return Loader
 
 
-def _where(text, index):
-    """``'line L, column C'`` (1-based) of ``index`` in ``text``."""
-    return 'line %d, column %d' % (_line(text, index),
-                                   index - _line_start(text, index) + 1)
-
-
 def _describe(text, exc):
     """One line for a PyYAML error, naming where it is."""
+    def _where(index):
+        return 'line %d, column %d' % (_line(text, index),
+                                       index - _line_start(text, index) + 1)
     mark = getattr(exc, 'problem_mark', None)
-    if mark is None or not getattr(exc, 'problem', None):
-        position = getattr(exc, 'position', None)   # a ReaderError
-        where = '' if position is None else _where(text, position) + ': '
+    if mark is None or not getattr(exc, 'problem', None):   # a ReaderError
+        position = getattr(exc, 'position', None)
+        where = '' if position is None else _where(position) + ': '
         return where + ' '.join(str(exc).split())
-    context = getattr(exc, 'context', None)
-    where = getattr(exc, 'context_mark', None)
-    return '%s: %s%s' % (_where(text, mark.index), exc.problem, '' if not
-                         context else ' (%s%s)' % (context, '' if where is None
-                                                   else ' at ' + _where(
-                                                       text, where.index)))
+    message = '%s: %s' % (_where(mark.index), exc.problem)
+    if getattr(exc, 'context', None):
+        where = exc.context_mark
+        message += ' (%s%s)' % (exc.context,
+                                where and ' at ' + _where(where.index) or '')
+    return message
 
 
 def compose(text):
-    """PyYAML's node graphs of the documents of ``text`` (a list), the
-    placeholders masked. Scalars carry ``own_start`` and ``anchor``;
-    aliases are nodes whose ``id`` is ``'alias'`` with their ``target``.
-    Raises :class:`YamlTextError` when PyYAML cannot read the text.
+    """PyYAML's node graphs of the documents of ``text`` (a list),
+    placeholders masked; aliases are nodes with ``id`` ``'alias'`` and a
+    ``target``. Raises :class:`YamlTextError` if PyYAML cannot read it.
 
     >>> (doc,) = compose('{layer_name: h0, irange: %(r)f}')
     >>> [(key.value, value.value) for key, value in doc.value]
@@ -170,8 +151,7 @@ def span(node):
     composed from (a scalar's tag and anchor excluded).
 
     >>> text = 'irange: &r !float 0.5'
-    >>> (doc,) = compose(text)
-    >>> start, end = span(doc.value[0][1])
+    >>> start, end = span(compose(text)[0].value[0][1])
     >>> text[start:end]
     '0.5'
     """
@@ -179,42 +159,37 @@ def span(node):
     return start, node.end_mark.index
 
 
-def _walk(roots):
-    """``(mappings, aliases)`` of the graphs, in text order (aliases are
-    not followed)."""
-    mappings, aliases, seen, stack = [], [], set(), list(roots)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.id == 'alias':
-            aliases.append(node)
-        elif node.id == 'mapping':
-            mappings.append(node)
-            stack.extend(part for pair in node.value for part in pair)
-        elif node.id == 'sequence':
-            stack.extend(node.value)
-    order = lambda node: node.start_mark.index  # noqa: E731
-    return sorted(mappings, key=order), sorted(aliases, key=order)
+def _walk(node, mappings, aliases):
+    """Append the mappings and aliases under ``node`` in text order (the
+    graph is a tree: aliases are not followed)."""
+    if node.id == 'alias':
+        aliases.append(node)
+    elif node.id == 'mapping':
+        mappings.append(node)
+        for part in [part for pair in node.value for part in pair]:
+            _walk(part, mappings, aliases)
+    elif node.id == 'sequence':
+        for part in node.value:
+            _walk(part, mappings, aliases)
 
 
 def _pairs(mapping, key):
-    """The ``(key node, value node)`` pairs of ``mapping`` named ``key``
-    (a list: duplicates are possible)."""
+    """The ``(key, value)`` node pairs of ``mapping`` whose key is ``key``."""
     return [(k, v) for k, v in mapping.value
             if k.id == 'scalar' and k.value == key]
 
 
-def _layer_mappings(text, roots):
-    found = {}
-    for mapping in _walk(roots)[0]:
+def _layers(text):
+    """``({layer name: [mapping, ...]}, [alias, ...])`` of ``text``."""
+    mappings, aliases, found = [], [], {}
+    for root in compose(text):
+        _walk(root, mappings, aliases)
+    for mapping in mappings:
         for _, value in _pairs(mapping, 'layer_name'):
-            start, end = span(value)
             if value.id == 'scalar' and not _CONVERSION.search(
-                    text, start, end):
+                    text, *span(value)):
                 found.setdefault(value.value, []).append(mapping)
-    return found
+    return found, aliases
 
 
 def find_layer_mappings(text):
@@ -227,8 +202,7 @@ def find_layer_mappings(text):
     >>> [key.value for key, _ in found['h0'][0].value]
     ['layer_name', 'irange']
     """
-    text = _decoded(text)
-    return _layer_mappings(text, compose(text))
+    return _layers(_decoded(text))[0]
 
 
 def format_value(value, digits=6):
@@ -272,41 +246,30 @@ class Edit(object):
     """
 
     def __init__(self, layer, key, value, insert_after=None):
-        self.layer = layer
-        self.key = key
-        self.value = value
+        self.layer, self.key, self.value = layer, key, value
         self.insert_after = insert_after
 
 
 class EditResult(object):
     """What :func:`apply_edits` did for one :class:`Edit`.
 
-    ``status``: ``'replaced'``, ``'inserted'``, ``'unchanged'`` (the text
-    already had that value) or an error: ``'not_found'`` (no mapping with
-    that ``layer_name``), ``'ambiguous'`` (several), ``'missing_key'``,
-    ``'duplicate_key'``, ``'template'`` (the value is a ``%(name)``
-    substitution), ``'not_editable'`` (not a plain number). ``old``/``new``
-    are the value texts, ``line`` the 1-based line, ``placeholder`` the
-    template names for ``'template'``, ``note`` extra information (an
-    anchor whose aliases change too), ``message`` one line for people.
+    ``status``: ``'replaced'``, ``'inserted'``, ``'unchanged'`` (already
+    that value) or an error: ``'not_found'`` (no such ``layer_name``),
+    ``'ambiguous'`` (several), ``'missing_key'``, ``'duplicate_key'``,
+    ``'template'`` (a ``%(name)`` substitution), ``'not_editable'``.
+    ``old``/``new``: value texts; ``line``: 1-based; ``placeholder``: the
+    template names; ``note``: e.g. aliases that change too; ``message``.
 
-    >>> _, (result,) = apply_edits('{layer_name: a, irange: 1}',
-    ...                            [Edit('b', 'irange', 0.5)])
-    >>> result.status, result.ok
-    ('not_found', False)
+    >>> apply_edits('{layer_name: a}', [Edit('b', 'irange', 0.5)])[1][0].ok
+    False
     """
 
     def __init__(self, edit, status, message, old=None, new=None, line=None,
                  placeholder=None, note=None):
-        self.edit = edit
-        self.status = status
-        self.message = message
-        self.old = old
-        self.new = new
-        self.line = line
-        self.placeholder = placeholder
-        self.note = note
-        self.anchor = None
+        self.edit, self.status, self.message = edit, status, message
+        self.old, self.new, self.line = old, new, line
+        self.placeholder, self.note = placeholder, note
+        self.anchor = None      # of a replaced value: for the alias note
 
     @property
     def ok(self):
@@ -323,8 +286,7 @@ class EditResult(object):
 # -- text positions -----------------------------------------------------------
 
 def _line(text, index):
-    """1-based line of ``index`` (``\\r\\n``, ``\\r`` and ``\\n`` end a
-    line)."""
+    """1-based line of ``index`` (``\\r\\n``, ``\\r``, ``\\n`` end lines)."""
     return len(_BREAKS.findall(text, 0, index)) + 1
 
 
@@ -338,9 +300,8 @@ def _line_start(text, index):
 
 
 def _line_end(text, index):
-    """``(end, break)``: the index just after the line break ending the
-    line of ``index`` (the text's end if none) and the break to use on
-    that line (the file's first one, or ``\\n``, if it has none)."""
+    """``(end, break)``: the index after the line break ending the line of
+    ``index`` (or the text's end) and the break to use (else the first)."""
     match = _BREAKS.search(text, index)
     if match is not None:
         return match.end(), match.group(0)
@@ -375,47 +336,33 @@ def _insert(text, mapping, key, value, entry):
     if text[mapping.end_mark.index - 1] != '}':
         return None     # a single pair in a flow sequence: [key: value]
     follower = _BLANKS.match(text, end).end()
-    rest = text[end:_line_end(text, end)[0]].strip()
-    if text[follower:follower + 1] == ',':
-        after_comma = text[follower + 1:_line_end(text, follower)[0]].strip()
-        if own_line and not _BREAKS.search(text, end, follower) \
-                and (after_comma == '' or after_comma.startswith('#')):
-            return _new_line_after(text, follower, indent + entry + ',')
-        return (text[:follower + 1] + ' ' + entry + ','
-                + text[follower + 1:], follower + 2)
-    if own_line and (rest == '' or rest.startswith('#')):
-        text, at = _new_line_after(text, end, indent + entry)
-        return text[:end] + ',' + text[end:], at + 1
-    return text[:end] + ', ' + entry + text[end:], end + 2
+    comma = text[follower:follower + 1] == ','    # else the closing '}'
+    at = follower + 1 if comma else end
+    rest = text[at:_line_end(text, at)[0]].strip()
+    if own_line and (rest == '' or rest.startswith('#')) and not (
+            comma and _BREAKS.search(text, end, follower)):
+        text, index = _new_line_after(text, at, indent + entry
+                                      + (',' if comma else ''))
+        return (text, index) if comma else (
+            text[:end] + ',' + text[end:], index + 1)
+    piece = ' %s,' % entry if comma else ', ' + entry
+    return text[:at] + piece + text[at:], at + (1 if comma else 2)
 
 
 # -- edits --------------------------------------------------------------------
 
-def _find(text, edit):
-    """``(mapping, None)`` of the layer of ``edit``, or ``(None, error
-    EditResult)``."""
-    mappings = _layer_mappings(text, compose(text)).get(edit.layer, [])
-    if not mappings:
-        return None, EditResult(
-            edit, 'not_found', "no mapping with layer_name '%s' found in the "
-            "text" % edit.layer)
-    if len(mappings) > 1:
-        return None, EditResult(
-            edit, 'ambiguous', "layer_name '%s' appears %d times in the text "
-            "(lines %s): edit it by hand"
-            % (edit.layer, len(mappings),
-               ', '.join(str(_line(text, span(_pairs(m, 'layer_name')[0][0])
-                                   [0])) for m in mappings)))
-    return mappings[0], None
+def _lines(text, keys):
+    """``'3, 7'``: the lines of the key nodes ``keys``."""
+    return ', '.join(str(_line(text, span(key)[0])) for key in keys)
 
 
 def _insert_entry(text, edit, mapping, value_text):
-    key_line = _line(text, span(_pairs(mapping, 'layer_name')[0][0])[0])
     after = _pairs(mapping, edit.insert_after) if edit.insert_after else []
     if len(after) != 1:
         return text, EditResult(
-            edit, 'missing_key', "layer '%s' (line %d) has no '%s' key in "
-            "its mapping" % (edit.layer, key_line, edit.key))
+            edit, 'missing_key', "layer '%s' (line %s) has no '%s' key in "
+            "its mapping" % (edit.layer, _lines(text, [
+                _pairs(mapping, 'layer_name')[0][0]]), edit.key))
     key, value = after[0]
     line = _line(text, span(key)[0])
     entry = '%s: %s' % (edit.key, value_text)
@@ -433,54 +380,56 @@ def _insert_entry(text, edit, mapping, value_text):
 
 
 def _apply_one(text, edit):
-    mapping, failure = _find(text, edit)
-    if failure is not None:
-        return text, failure
-    value_text = format_value(edit.value)
+    """``(text, EditResult)`` for one edit (the text unchanged if it
+    fails)."""
+    def done(status, message, **more):
+        return text, EditResult(edit, status, message, **more)
+
+    layer = "layer '%s': " % edit.layer
+    mappings = _layers(text)[0].get(edit.layer, [])
+    if not mappings:
+        return done('not_found', "no mapping with layer_name '%s' found in "
+                    "the text" % edit.layer)
+    if len(mappings) > 1:
+        names = [_pairs(m, 'layer_name')[0][0] for m in mappings]
+        return done('ambiguous', "layer_name '%s' appears %d times in the "
+                    "text (lines %s): edit it by hand"
+                    % (edit.layer, len(mappings), _lines(text, names)))
+    mapping, value_text = mappings[0], format_value(edit.value)
     pairs = _pairs(mapping, edit.key)
     if len(pairs) > 1:
-        return text, EditResult(
-            edit, 'duplicate_key', "layer '%s' has %d '%s' keys (lines %s)"
-            % (edit.layer, len(pairs), edit.key,
-               ', '.join(str(_line(text, span(k)[0])) for k, _ in pairs)))
+        return done('duplicate_key', "layer '%s' has %d '%s' keys (lines %s)"
+                    % (edit.layer, len(pairs), edit.key,
+                       _lines(text, [k for k, _ in pairs])))
     if not pairs:
         return _insert_entry(text, edit, mapping, value_text)
     key, node = pairs[0]
     line = _line(text, span(key)[0])
     start, end = span(node)
     old = text[start:end]
-    if node.id != 'alias' and (node.id != 'scalar'
-                                   or node.style in ('|', '>')):
-        return text, EditResult(
-            edit, 'not_editable', "layer '%s': the value of '%s' (line %d) "
-            "is not a plain or quoted scalar" % (edit.layer, edit.key, line),
-            line=line)
+    if node.id not in ('alias', 'scalar') or node.style in ('|', '>'):
+        return done('not_editable', layer + "the value of '%s' (line %d) is "
+                    "not a plain or quoted scalar" % (edit.key, line),
+                    line=line)
     names = placeholders(old)
     if names:
-        return text, EditResult(
-            edit, 'template', "layer '%s': '%s: %s' (line %d) is a template "
-            "substitution" % (edit.layer, edit.key, old, line),
-            old=old, line=line, placeholder=names)
-    note = None
-    if node.id == 'alias':
-        note = ('the alias %s was replaced by a number; the anchor itself '
-                'is unchanged' % old)
-    else:
-        try:
+        return done('template', layer + "'%s: %s' (line %d) is a template "
+                    "substitution" % (edit.key, old, line), old=old,
+                    line=line, placeholder=names)
+    try:
+        if node.id == 'scalar':
             float(node.value)
-        except ValueError:
-            return text, EditResult(
-                edit, 'not_editable', "layer '%s': '%s: %s' (line %d) is not "
-                "a number" % (edit.layer, edit.key, old, line),
-                old=old, line=line)
+    except ValueError:
+        return done('not_editable', layer + "'%s: %s' (line %d) is not a "
+                    "number" % (edit.key, old, line), old=old, line=line)
     if old == value_text:
-        return text, EditResult(edit, 'unchanged', "layer '%s': '%s' is "
-                                "already %s" % (edit.layer, edit.key, old),
-                                old=old, new=value_text, line=line)
-    result = EditResult(
-        edit, 'replaced', "layer '%s': %s %s -> %s (line %d)"
-        % (edit.layer, edit.key, old, value_text, line),
-        old=old, new=value_text, line=line, note=note)
+        return done('unchanged', layer + "'%s' is already %s"
+                    % (edit.key, old), old=old, new=value_text, line=line)
+    note = ('the alias %s was replaced by a number; the anchor itself is '
+            'unchanged' % old if node.id == 'alias' else None)
+    result = EditResult(edit, 'replaced', layer + '%s %s -> %s (line %d)' % (
+        edit.key, old, value_text, line), old=old, new=value_text, line=line,
+        note=note)
     result.anchor = getattr(node, 'anchor', None)
     return text[:start] + value_text + text[end:], result
 
@@ -491,9 +440,7 @@ def _alias_notes(text, results):
     anchored = [r for r in results if r.anchor]
     if not anchored:
         return
-    roots = compose(text)
-    mappings = _layer_mappings(text, roots)
-    aliases = _walk(roots)[1]
+    mappings, aliases = _layers(text)
     for result in anchored:
         node = _pairs(mappings[result.edit.layer][0], result.edit.key)[0][1]
         users = [_line(text, span(a)[0]) for a in aliases if a.target is node]
@@ -504,8 +451,7 @@ def _alias_notes(text, results):
 
 
 def tokenize(text):
-    """Deprecated, kept for old imports (to be removed): PyYAML's tokens
-    of ``text``, placeholders masked."""
+    """Deprecated (tests/test_check.py imports it): PyYAML's tokens."""
     import yaml
     return list(yaml.scan(_mask(_decoded(text)), Loader=yaml.SafeLoader))
 
