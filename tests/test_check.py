@@ -31,9 +31,7 @@ from normsafe_init.analysis import analyze
 from normsafe_init.pylearn2.extension import NormSafeInit
 from normsafe_init.pylearn2.layers import find_constrained
 from normsafe_init.norms import vector_norms
-from normsafe_init.pylearn2.yaml_fix import (Edit, YamlTextError, apply_edits,
-                                    find_layer_mappings, format_value,
-                                    tokenize)
+from normsafe_init.pylearn2.yaml_fix import format_value
 from helpers import Capture, subprocess_env
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -604,8 +602,9 @@ def test_template_with_defines():
     assert [r[0][1:] for r in map(rows.get, ('h0', 'h1', 'h2', 'y'))] == [
         r[0][1:] for r in map(table_rows(run_check(SEED)[1]).get,
                               ('h0', 'h1', 'h2', 'y'))]
-    code, out, err = run_check(TEMPLATE, '--json', *(TEMPLATE_DEFINES
-                                                     + ['-D', 'istdev=0.01']))
+    defines = [d.replace('istdev=0.05', 'istdev=0.01')
+               for d in TEMPLATE_DEFINES]
+    code, out, err = run_check(TEMPLATE, '--json', *defines)
     assert code == 1
     assert json.loads(out)['breaks'] == ['h1']      # h1 is not templated
 
@@ -767,8 +766,12 @@ def test_plot_writes_a_png(tmp_path):
      u'irange: 0.1, bogus: 1 } ] }\n',
      '{0}: cannot build the top MLP: TypeError'),
     (u'!obj:pylearn2.models.mlp.NoSuchLayer { a: 1 }\n',
-     '{0}: cannot parse: '),
-    (u'!pkl: "/nonexistent/model.pkl"\n', '{0}: cannot parse: '),
+     '{0}: cannot build the top NoSuchLayer: line 1: '
+     '!obj:pylearn2.models.mlp.NoSuchLayer: module pylearn2.models.mlp has '
+     'no attribute NoSuchLayer'),
+    (u'!pkl: "/nonexistent/model.pkl"\n', "{0}: the model's weights come "
+     "from /nonexistent/model.pkl (!pkl: at line 1), which is not on this "
+     "machine"),
 ])
 def test_unreadable_yaml(tmp_path, text, message):
     path = str(tmp_path / 'bad.yaml')

@@ -2,7 +2,10 @@
 cannot use, reported on one line with exit code 2."""
 from __future__ import absolute_import, division, print_function
 
-__all__ = ['CheckError', 'one_line', 'why']
+import codecs
+import sys
+
+__all__ = ['CheckError', 'one_line', 'why', 'text_of']
 
 
 class CheckError(Exception):
@@ -23,10 +26,10 @@ class CheckError(Exception):
 def one_line(exc):
     """``'TypeError: first line of the message'``.
 
-    >>> one_line(ValueError('bad\\nmore'))
-    'ValueError: bad'
+    >>> print(one_line(ValueError('bad\\nmore')))
+    ValueError: bad
     """
-    text = str(exc).strip()
+    text = text_of(exc).strip()
     first = text.splitlines()[0].strip() if text else ''
     name = type(exc).__name__
     return '%s: %s' % (name, first) if first else name
@@ -39,3 +42,18 @@ def why(exc):
     'No such file or directory'
     """
     return getattr(exc, 'strerror', None) or one_line(exc)
+
+
+def text_of(exc):
+    """The message of ``exc`` as text, also under Python 2 when it holds a
+    non-ASCII layer name (where ``str(exc)`` raises).
+
+    >>> text_of(ValueError(u'h\xf6he is NaN')) == u'h\xf6he is NaN'
+    True
+    """
+    if sys.version_info[0] >= 3:
+        return str(exc)
+    try:
+        return type(u'')(exc)
+    except UnicodeError:  # a UTF-8 byte string message
+        return codecs.decode(str(exc), 'utf-8', 'replace')

@@ -52,6 +52,7 @@ from ..weights import Constraint, ConstrainedWeight, UnknownWeight
 
 __all__ = ['Constraint', 'Pylearn2Weight', 'UnknownLayer', 'LayerSpec',
            'KNOWN', 'CONSTRAINT_ATTRS', 'DATA_BIAS_ARGS', 'spec_of',
+           'spec_of_class',
            'is_container', 'walk_layers', 'find_constrained',
            'weight_variable', 'declared_family', 'natural_vectors',
            'option_name', 'constraints_of']
@@ -155,7 +156,12 @@ def _mro(obj):
 
 def spec_of(layer):
     """The :class:`LayerSpec` of ``layer`` (by its MRO), or None."""
-    for cls in _mro(layer):
+    return spec_of_class(type(layer))
+
+
+def spec_of_class(layer_class):
+    """The :class:`LayerSpec` of a layer class (by its MRO), or None."""
+    for cls in getattr(layer_class, '__mro__', ()):
         if not cls.__module__.startswith('pylearn2.'):
             continue
         for spec in KNOWN:

@@ -17,8 +17,10 @@ PyYAML is imported on the first call, not with this module.
 
 >>> top = parse('!obj:mylab.Train {model: !obj:collections.OrderedDict '
 ...             '{a: 1}, dataset: !pkl: "/far/away.pkl"}')
->>> top.tag, [key for key, _ in top.pairs], top.get('dataset').text
-('mylab.Train', ['model', 'dataset'], '/far/away.pkl')
+>>> print(top.tag, top.get('dataset').text)
+mylab.Train /far/away.pkl
+>>> top.keys() == ['model', 'dataset']
+True
 >>> Builder().build(top.get('model'))
 OrderedDict([('a', 1)])
 """
@@ -35,10 +37,8 @@ __all__ = ['ObjNode', 'PklNode', 'ImportNode', 'BuildError', 'Builder',
 SCIENTIFIC = r'^[\-\+]?(\d+\.?\d*|\d*\.?\d+)?[eE][\-\+]?\d+$'
 STRING_TYPES = (str, type(u''))
 
-try:
-    import builtins as _builtins
-except ImportError:  # Python 2
-    import __builtin__ as _builtins
+#: ``builtins`` (Python 3) or ``__builtin__`` (Python 2).
+_builtins = importlib.import_module(dict.__module__)
 
 
 class _Node(object):
@@ -259,6 +259,13 @@ def iter_nodes(value, path=()):
             stack.append((path + (key,), child))
 
 
+def _text(exc):
+    try:
+        return str(exc)
+    except UnicodeError:  # Python 2, a non-ASCII message
+        return type(u'')(exc)
+
+
 # -- building ------------------------------------------------------------------
 
 class BuildError(Exception):
@@ -277,8 +284,9 @@ class Builder(object):
     ``call(callable, kwargs)`` makes an object (pylearn2's ``checked_call``
     for its messages about wrong arguments); ``preprocess(text)`` expands a
     string (pylearn2's ``${VAR}``); ``load_pickle(node)`` loads a ``!pkl:``;
-    ``adjust(node, callable, kwargs)`` may return another ``(callable,
-    kwargs)`` (to leave out arguments, say). Anchored nodes are built once.
+    ``adjust(node, callable, pairs)`` may return another ``(callable,
+    pairs)`` before the values are built (to leave out an argument and
+    whatever it refers to, say). Anchored nodes are built once.
     """
 
     def __init__(self, call=None, preprocess=None, load_pickle=None,
@@ -313,15 +321,16 @@ class Builder(object):
         try:
             func = node.resolve()
         except Exception as exc:
-            raise BuildError('cannot import %s: %s: %s'
-                             % (node.tag, type(exc).__name__, exc), node,
+            tag = '!obj:' if isinstance(node, ObjNode) else '!import '
+            raise BuildError('%s%s: %s' % (tag, node.tag, _text(exc)), node,
                              sys.exc_info())
         if isinstance(node, ImportNode):
             return func
-        kwargs = [(key, self.build(value)) for key, value in node.pairs]
+        pairs = node.pairs
         if self.adjust is not None:
-            func, kwargs = self.adjust(node, func, kwargs)
-        obj = self.call(func, dict(kwargs))
+            func, pairs = self.adjust(node, func, pairs)
+        obj = self.call(func, dict((key, self.build(value))
+                                   for key, value in pairs))
         try:
             import yaml
             obj.yaml_src = yaml.serialize(node.yaml_node)

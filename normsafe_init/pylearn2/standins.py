@@ -1,0 +1,231 @@
+"""Build what this machine cannot build as pylearn2 would, for ``check``.
+
+Two things stop a model from being built here although its initial weights
+are fully determined by the YAML:
+
+* **GPU-only layers.** ``MaxoutConvC01B`` (always) and ``MaxoutLocalC01B``
+  (with pooling) refuse to build without cuda-convnet. :func:`standin`
+  gives a subclass that computes the same spaces (input channels padded
+  with cuda-convnet's dummy channels to a multiple of 4, the detector and
+  pooled shapes of cuda-convnet's max pooling) and consumes ``mlp.rng``
+  exactly as pylearn2's draw would (``rng.uniform(-irange, irange, shape)``),
+  so the layers after it get the weights they would get on a GPU. It
+  keeps no weight: ``expected_shape`` is the shape pylearn2 would draw,
+  and the check reports the layer from the law of its declared init,
+  marked "expected, not observed".
+* **Python 3.** pylearn2's ``Maxout``, ``SoftmaxPool`` and the DBM's
+  ``BinaryVectorMaxPool`` compute their output dimension with ``/`` (a
+  float under Python 3), and the next layer's ``rng.uniform`` rejects it.
+  :func:`integer_dims` builds with Python 2's integer dimension instead
+  (the value pylearn2 computes under Python 2; the draws are the same) and
+  records the layers concerned.
+
+pylearn2 is imported only when these are used.
+"""
+from __future__ import absolute_import, division, print_function
+
+import contextlib
+import inspect
+import sys
+
+import numpy as np
+
+__all__ = ['gpu_available', 'standin', 'integer_dims', 'pooled_size']
+
+_STANDINS = {}
+_DRAW_BLOCK = 1 << 20
+
+
+def gpu_available():
+    """``(True, None)`` when cuda-convnet layers can be built here, else
+    ``(False, why)``."""
+    try:
+        from pylearn2.sandbox.cuda_convnet import check_cuda
+        check_cuda('cuda-convnet')
+    except Exception as exc:  # RuntimeError, or an import failing on CPU
+        return False, 'no GPU: %s' % str(exc).split('. ')[0]
+    return True, None
+
+
+def pooled_size(size, pool, stride):
+    """Output size of cuda-convnet's max pooling (``MaxPool``, start 0):
+    ``ceil((size - pool) / stride) + 1``.
+
+    >>> pooled_size(33, 4, 2), pooled_size(8, 2, 2), pooled_size(7, 3, 2)
+    (16, 4, 3)
+    """
+    return int(np.ceil((size - pool) / float(stride))) + 1
+
+
+def _consume_uniform(rng, irange, shape):
+    """Draw ``rng.uniform(-irange, irange, shape)`` block by block and keep
+    nothing: the stream of ``rng`` moves as pylearn2's draw moves it."""
+    total = int(np.prod(shape))
+    for start in range(0, total, _DRAW_BLOCK):
+        rng.uniform(-irange, irange, min(_DRAW_BLOCK, total - start))
+
+
+def _dummy_channels(channels):
+    rem = channels % 4
+    return 4 - rem if channels > 3 and rem != 0 else 0
+
+
+def _output_shape(layer, space, stride):
+    """The detector shape of ``setup_detector_layer_c01b`` (with its
+    ``fix_kernel_shape`` handling)."""
+    shape = [int(np.ceil((i + 2. * layer.pad - k) / float(s))) + 1
+             for i, k, s in zip(space.shape, layer.kernel_shape, stride)]
+    for idx in (0, 1):
+        if layer.kernel_shape[idx] < 1:
+            raise ValueError('kernel must have strictly positive size on all '
+                             'axes but has shape: %s' % (layer.kernel_shape,))
+        if shape[idx] <= 0:
+            if not layer.fix_kernel_shape:
+                raise ValueError('kernel too big for input (even with zero '
+                                 'padding)')
+            layer.kernel_shape[idx] = space.shape[idx] + 2 * layer.pad
+            shape[idx] = 1
+    return shape
+
+
+def _pool(layer, detector_shape):
+    """pylearn2's pool checks, then the pooled (square) output size."""
+    for idx in (0, 1):
+        if layer.pool_shape[idx] < 1:
+            raise ValueError('bad pool shape: %s' % (layer.pool_shape,))
+        if layer.pool_shape[idx] > detector_shape[idx]:
+            if not layer.fix_pool_shape:
+                raise ValueError('Pool shape exceeds detector layer shape on '
+                                 'axis %d' % idx)
+            layer.pool_shape[idx] = detector_shape[idx]
+    if layer.pool_stride[0] > layer.pool_shape[0]:
+        if not layer.fix_pool_stride:
+            raise ValueError('Stride too big.')
+        layer.pool_stride = [layer.pool_shape[0]] * 2
+    # cuda-convnet pools square images: both sizes from the rows.
+    return pooled_size(detector_shape[0], layer.pool_shape[0],
+                       layer.pool_stride[0])
+
+
+def _set_conv_input_space(self, space):
+    """``MaxoutConvC01B.set_input_space`` without cuda-convnet."""
+    from pylearn2.space import Conv2DSpace
+    if not isinstance(space, Conv2DSpace):
+        raise TypeError('The input to a convolutional layer should be a '
+                        'Conv2DSpace, but layer %s got %s'
+                        % (self.layer_name, type(space)))
+    self.input_space = space
+    self.dummy_channels = _dummy_channels(space.num_channels)
+    stride = getattr(self, 'kernel_stride', None) or [1, 1]
+    shape = _output_shape(self, space, stride)
+    if self.detector_channels < 16:
+        raise ValueError('Cuda-convnet requires the detector layer to have at '
+                         'least 16 channels.')
+    self.detector_space = Conv2DSpace(shape=shape,
+                                      num_channels=self.detector_channels,
+                                      axes=('c', 0, 1, 'b'))
+    self.expected_shape = (space.num_channels + self.dummy_channels,
+                           self.kernel_shape[0], self.kernel_shape[1],
+                           self.detector_channels)
+    _consume_uniform(self.mlp.rng, self.irange, self.expected_shape)
+    size = _pool(self, shape)
+    self.output_space = Conv2DSpace(shape=[size, size],
+                                    num_channels=self.num_channels,
+                                    axes=('c', 0, 1, 'b'))
+
+
+def _set_local_input_space(self, space):
+    """``MaxoutLocalC01B.set_input_space`` (with pooling) without
+    cuda-convnet."""
+    from pylearn2.space import Conv2DSpace
+    if not isinstance(space, Conv2DSpace):
+        raise TypeError('The input to a convolutional layer should be a '
+                        'Conv2DSpace,  but layer %s got %s'
+                        % (self.layer_name, type(space)))
+    self.input_space = space
+    self.dummy_channels = _dummy_channels(space.num_channels)
+    stride = self.kernel_stride
+    shape = _output_shape(self, space, stride)
+    self.detector_space = Conv2DSpace(shape=shape,
+                                      num_channels=self.detector_channels,
+                                      axes=('c', 0, 1, 'b'))
+    size = _pool(self, shape)
+    channels = space.num_channels + self.dummy_channels
+    groups = self.input_groups
+
+    def positions(image, step, width):
+        return (image + 2 * self.pad - width) // step + 1
+
+    self.expected_shape = (
+        positions(space.shape[0], stride[0], self.kernel_shape[0]),
+        positions(space.shape[1], stride[1], self.kernel_shape[1]),
+        channels // groups, self.kernel_shape[0], self.kernel_shape[1],
+        groups, self.detector_channels // groups)
+    if self.irange is not None:
+        _consume_uniform(self.mlp.rng, self.irange, self.expected_shape)
+    self.output_space = Conv2DSpace(shape=[size, size],
+                                    num_channels=self.num_channels,
+                                    axes=('c', 0, 1, 'b'))
+
+
+def _init(self, **kwargs):
+    real = type(self).real_class
+    # The real signature, defaults and all; unknown arguments fail as they
+    # would with the real class.
+    args = inspect.getcallargs(real.__init__, self, **kwargs)
+    args.pop('self', None)
+    super(real, self).__init__()
+    self.__dict__.update(args)
+    self.detector_channels = args['num_channels'] * args['num_pieces']
+    for attr in ('kernel_shape', 'pool_shape', 'pool_stride'):
+        if getattr(self, attr, None) is not None:
+            setattr(self, attr, list(getattr(self, attr)))
+
+
+def _no_params(self):
+    return []
+
+
+def standin(real_class, why):
+    """A CPU stand-in for the GPU-only ``real_class`` (a subclass, so the
+    layer table still knows it): same arguments, same spaces, same use of
+    ``mlp.rng``, no weight. ``why`` says why the real class cannot be
+    built (shown in the report)."""
+    key = (real_class, why)
+    if key not in _STANDINS:
+        if real_class.__name__ == 'MaxoutConvC01B' or any(
+                c.__name__ == 'MaxoutConvC01B' for c in real_class.__mro__):
+            set_input_space = _set_conv_input_space
+        else:
+            set_input_space = _set_local_input_space
+        _STANDINS[key] = type(real_class.__name__, (real_class,), {
+            '__init__': _init, 'set_input_space': set_input_space,
+            'get_params': _no_params, 'real_class': real_class,
+            'no_gpu_reason': why, 'expected_shape': None,
+            '__module__': real_class.__module__})
+    return _STANDINS[key]
+
+
+@contextlib.contextmanager
+def integer_dims(record):
+    """Under Python 3, make ``pylearn2.space.VectorSpace`` turn an integral
+    float ``dim`` (``detector_layer_dim / pool_size``) into the int Python 2
+    gives; ``record`` (a list) receives every space so made. A no-op under
+    Python 2."""
+    if sys.version_info[0] < 3:
+        yield
+        return
+    from pylearn2.space import VectorSpace
+    original = VectorSpace.__init__
+
+    def __init__(self, dim, *args, **kwargs):
+        if isinstance(dim, float) and dim.is_integer():
+            dim = int(dim)
+            record.append(self)
+        original(self, dim, *args, **kwargs)
+
+    VectorSpace.__init__ = __init__
+    try:
+        yield
+    finally:
+        VectorSpace.__init__ = original
