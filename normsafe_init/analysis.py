@@ -53,6 +53,11 @@ class ConstraintAnalysis(object):
     ``expected_max`` (``confidence`` quantile of the largest norm under the
     declared init), ``recommended`` (:class:`SafeScale` or None),
     ``note`` (why there is no recommendation), ``breaks``.
+
+    With ``value=None`` (a weight that cannot be observed here: a GPU-only
+    layer on a CPU machine) only the law is used: ``norms`` and ``before``
+    are None and the vector set *breaks* when the ``confidence`` quantile
+    of its largest norm is above ``t``.
     """
 
     def __init__(self, weight, constraint, value, fraction, confidence, mode):
@@ -70,10 +75,15 @@ class ConstraintAnalysis(object):
                                            floor))
             self.target = min(float(floor), constraint.limit)
         self.n, self.m = weight.fan_in(constraint)
-        self.norms = vector_norms(value, constraint.axes, mask=weight.mask,
-                                  name=weight.name + ' weight')
-        self.before = summarize(self.norms, self.target, constraint.limit)
-        self.breaks = self.before.above_target > 0
+        self.norms = self.before = None
+        self.breaks = False
+        if value is not None:
+            self.norms = vector_norms(value, constraint.axes,
+                                      mask=weight.mask,
+                                      name=weight.name + ' weight')
+            self.before = summarize(self.norms, self.target,
+                                    constraint.limit)
+            self.breaks = self.before.above_target > 0
         self.expected_mean = self.expected_max = None
         self.recommended = None
         family = weight.family
@@ -89,6 +99,8 @@ class ConstraintAnalysis(object):
             return
         self.expected_mean = family.mean_norm(self.n, self.m)
         self.expected_max = family.max_ppf(confidence, self.n, self.m)
+        if value is None:
+            self.breaks = self.expected_max > self.target
         aim = (fraction if self.target_note is None
                else self.target / constraint.limit)
         self.recommended = solve(family, self.n, self.m, constraint.limit,
@@ -99,7 +111,7 @@ class ConstraintAnalysis(object):
         out.update({
             'target': self.target, 'n': _n_repr(self.n),
             'm': int(self.m) if self.m is not None else int(np.size(self.n)),
-            'before': self.before.as_dict(),
+            'before': None if self.before is None else self.before.as_dict(),
             'expected_mean': self.expected_mean,
             'expected_max': self.expected_max,
             'recommended': (None if self.recommended is None else
@@ -123,8 +135,10 @@ class LayerAnalysis(object):
         self.parts = [ConstraintAnalysis(weight, c, value, fraction,
                                          confidence, mode)
                       for c in weight.constraints]
+        self.observed = value is not None
         self.breaks = any(part.breaks for part in self.parts)
-        self.all_zero = all(part.before.max == 0 for part in self.parts)
+        self.all_zero = self.observed and all(part.before.max == 0
+                                              for part in self.parts)
         solved = [p.recommended for p in self.parts if p.recommended]
         self.recommended = (min(solved, key=lambda r: r.value)
                             if solved else None)
@@ -192,7 +206,8 @@ class RepairPlan(Record):
 
 
 def analyze(weight, value, fraction, confidence=0.99, mode='max'):
-    """Analyse ``value`` (the weight's current numpy value) for ``weight``
+    """Analyse ``value`` (the weight's current numpy value, or None for
+    the law alone: see :class:`ConstraintAnalysis`) for ``weight``
     (a :class:`normsafe_init.weights.ConstrainedWeight`)."""
     return LayerAnalysis(weight, value, fraction, confidence, mode)
 
@@ -251,6 +266,9 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
         raise ValueError('action must be one of %s; got %r'
                          % (', '.join(repr(a) for a in ACTIONS), action))
     weight = analysis.weight
+    if not analysis.observed and action != 'report':
+        raise ValueError('%s was not observed (its law alone was analysed): '
+                         'nothing to repair' % weight.name)
     plan = RepairPlan(action)
     if action == 'report' or not analysis.breaks:
         plan.reason = ('action report' if action == 'report'

@@ -25,7 +25,7 @@ __all__ = ['AuditReport', 'audit', 'format_table']
 def format_table(header, rows):
     """Text columns; a column whose every cell is a number (or ``-``) is
     right-aligned."""
-    table = [list(header)] + [[str(cell) for cell in row] for row in rows]
+    table = [list(header)] + [['%s' % (cell,) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
 
     def numeric(text):

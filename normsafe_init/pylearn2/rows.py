@@ -2,7 +2,7 @@
 
 A constrained layer is analysed by the core (:func:`normsafe_init.analysis.
 analyze`) on its drawn weight. A GPU-only layer built here as a stand-in
-(:mod:`.standins`) has no weight: :class:`ExpectedAnalysis` gives what its
+(:mod:`.standins`) has no weight: ``analyze(weight, None, ...)`` gives what its
 declared init implies at the shape pylearn2 would draw (the law's mean and
 ``confidence`` quantile of the largest norm, the solved safe value), marked
 "expected, not observed". Other layers are listed with the norms of their
@@ -14,14 +14,13 @@ import numpy as np
 
 from .. import analysis as core
 from ..norms import summarize, vector_norms, vector_shape
-from ..solver import solve
 from ..weights import ConstrainedWeight
 from .errors import one_line, text_of
 from .yaml_fix import format_value
 from .layers import (constraints_of, declared_family, find_constrained,
                      natural_vectors, spec_of, walk_layers, weight_variable)
 
-__all__ = ['LayerRow', 'ExpectedWeight', 'ExpectedAnalysis', 'analyze_model',
+__all__ = ['LayerRow', 'ExpectedWeight', 'analyze_model',
            'mark_excluded']
 
 
@@ -32,7 +31,7 @@ class LayerRow(object):
     (NaN or inf initial weights: never within fraction), ``'excluded'``
     (constrained, left out by the YAML's NormSafeInit ``layers`` /
     ``exclude``), ``'unconstrained'`` or ``'unknown'``. ``analysis`` is the
-    :class:`LayerAnalysis` (or :class:`ExpectedAnalysis`) of a constrained
+    :class:`LayerAnalysis` (observed, or from the law alone) of a constrained
     layer; ``summary`` (a NormSummary), ``n``, ``m``, ``kind`` describe the
     weight of an unconstrained one; ``reason`` why a layer is not analysed;
     ``notes`` extra lines; ``spec`` the layer's table entry.
@@ -64,7 +63,7 @@ class LayerRow(object):
 
     @property
     def expected(self):
-        return isinstance(self.analysis, ExpectedAnalysis)
+        return self.analysis is not None and not self.analysis.observed
 
     def as_dict(self):
         if self.analysis is not None:
@@ -109,73 +108,6 @@ class ExpectedWeight(ConstrainedWeight):
     def read(self):
         raise ValueError('%s has no weight on this machine (%s)'
                          % (self.name, self.layer.no_gpu_reason))
-
-
-class _ExpectedPart(object):
-    """One constraint of an :class:`ExpectedWeight`: the law only."""
-
-    def __init__(self, weight, constraint, fraction, confidence, mode):
-        self.constraint = constraint
-        self.target = fraction * constraint.limit
-        self.n, self.m = weight.fan_in(constraint)
-        self.norms = self.before = None
-        self.expected_mean = self.expected_max = self.recommended = None
-        self.note = None
-        self.breaks = False
-        family = weight.family
-        if family is None:
-            self.note = weight.family_note or 'declared init unknown'
-            return
-        self.expected_mean = family.mean_norm(self.n, self.m)
-        self.expected_max = family.max_ppf(confidence, self.n, self.m)
-        # Not observed: it breaks when its largest norm exceeds t with
-        # probability above 1 - confidence.
-        self.breaks = self.expected_max > self.target
-        if family.kind != 'zero':
-            self.recommended = solve(family, self.n, self.m,
-                                     constraint.limit, fraction, confidence,
-                                     mode)
-
-    def as_dict(self):
-        out = self.constraint.as_dict()
-        out.update({
-            'target': self.target, 'n': int(self.n), 'm': int(self.m),
-            'before': None, 'expected_mean': self.expected_mean,
-            'expected_max': self.expected_max,
-            'recommended': (None if self.recommended is None else
-                            {self.recommended.param_name:
-                             self.recommended.value}),
-            'note': self.note, 'breaks': bool(self.breaks)})
-        return out
-
-
-class ExpectedAnalysis(object):
-    """What the declared init of an :class:`ExpectedWeight` implies (the
-    :class:`LayerAnalysis` attributes, with no observed norms)."""
-
-    def __init__(self, weight, fraction, confidence, mode):
-        self.weight = weight
-        self.fraction = fraction
-        self.confidence = confidence
-        self.mode = mode
-        self.parts = [_ExpectedPart(weight, c, fraction, confidence, mode)
-                      for c in weight.constraints]
-        self.breaks = any(part.breaks for part in self.parts)
-        solved = [p.recommended for p in self.parts if p.recommended]
-        self.recommended = (min(solved, key=lambda r: r.value)
-                            if solved else None)
-
-    @property
-    def recommended_value(self):
-        return None if self.recommended is None else self.recommended.value
-
-    def as_dict(self):
-        out = self.weight.as_dict()
-        out['constraints'] = [part.as_dict() for part in self.parts]
-        out['breaks'] = bool(self.breaks)
-        out['recommended'] = (None if self.recommended is None else
-                              self.recommended.family.to_dict())
-        return out
 
 
 def _plain_weight(layer):
@@ -247,7 +179,7 @@ def _expected_row(path, name, layer, fraction, confidence, mode):
                         shape=shape, family=declared_family(layer, spec)[0],
                         spec=spec)
     weight = ExpectedWeight(name, path, layer, constraints, shape, spec)
-    analysis = ExpectedAnalysis(weight, fraction, confidence, mode)
+    analysis = core.analyze(weight, None, fraction, confidence, mode)
     if weight.family is None:
         return LayerRow(path, name, weight.class_name, 'unknown', shape=shape,
                         reason=weight.family_note, constraints=attrs,
