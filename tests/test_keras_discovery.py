@@ -34,19 +34,19 @@ def by_name(model):
 def keras_norms(variable, axis):
     """The norms exactly as the Keras constraint computes them."""
     w = keras.ops.convert_to_numpy(variable).astype(np.float64)
-    return np.sqrt(np.sum(w ** 2, axis=axis, keepdims=False))
+    return np.sqrt(np.sum(w ** 2, axis=tuple(axis)))
 
 
 def test_each_layer_kind_with_its_axes():
     model = keras.Sequential([
         keras.Input((16, 16, 3)),
-        L.Conv2D(8, 3, kernel_constraint=C.MaxNorm(1.0, axis=[0, 1, 2]),
+        L.Conv2D(8, 3, kernel_constraint=C.MaxNorm(0.3, axis=[0, 1, 2]),
                  name='conv'),
         L.DepthwiseConv2D(3, depth_multiplier=2, name='dw',
-                          depthwise_constraint=C.MaxNorm(1.0, axis=[0, 1])),
+                          depthwise_constraint=C.MaxNorm(0.2, axis=[0, 1])),
         L.SeparableConv2D(4, 3, name='sep',
-                          depthwise_constraint=C.MaxNorm(1.5, axis=[0, 1]),
-                          pointwise_constraint=C.MaxNorm(2.0,
+                          depthwise_constraint=C.MaxNorm(0.3, axis=[0, 1]),
+                          pointwise_constraint=C.MaxNorm(0.5,
                                                          axis=[0, 1, 2])),
         L.Flatten(),
         L.Dense(4, kernel_constraint=C.max_norm(0.25), name='head'),
@@ -55,10 +55,10 @@ def test_each_layer_kind_with_its_axes():
     assert sorted(weights) == ['conv', 'dw', 'head', 'sep/depthwise_kernel',
                                'sep/pointwise_kernel']
     assert not unknown
-    expect = {'conv': ((0, 1, 2), 1.0, 'kernel', (3, 3, 3, 8)),
-              'dw': ((0, 1), 1.0, 'unit', (3, 3, 8, 2)),
-              'sep/depthwise_kernel': ((0, 1), 1.5, 'unit', (3, 3, 16, 1)),
-              'sep/pointwise_kernel': ((0, 1, 2), 2.0, 'kernel',
+    expect = {'conv': ((0, 1, 2), 0.3, 'kernel', (3, 3, 3, 8)),
+              'dw': ((0, 1), 0.2, 'unit', (3, 3, 8, 2)),
+              'sep/depthwise_kernel': ((0, 1), 0.3, 'unit', (3, 3, 16, 1)),
+              'sep/pointwise_kernel': ((0, 1, 2), 0.5, 'kernel',
                                        (1, 1, 16, 4)),
               'head': ((0,), 0.25, 'col', (400, 4))}
     for name, (axes, limit, kind, shape) in expect.items():
@@ -70,6 +70,14 @@ def test_each_layer_kind_with_its_axes():
         np.testing.assert_allclose(
             vector_norms(weight.read(), c.axes).ravel(),
             keras_norms(weight.variable, list(axes)).ravel(), rtol=1e-6)
+        # ... and the axes project exactly as Keras's own constraint does.
+        value = weight.read().astype(np.float64)
+        norms = np.sqrt(np.sum(value ** 2, axis=c.axes, keepdims=True))
+        ours = value * np.clip(norms, 0, c.limit) / (1e-7 + norms)
+        theirs = keras.ops.convert_to_numpy(
+            weight.variable.constraint(weight.variable))
+        np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-7)
+        assert norms.max() > c.limit   # the projection does something
     assert weights['sep/depthwise_kernel'].label == 'depthwise_kernel'
     assert weights['dw'].class_name == 'DepthwiseConv2D'
     assert weights['head'].path.endswith('head/kernel')
@@ -100,7 +108,7 @@ def test_conv1d_embedding_and_lstm():
 
 
 @pytest.mark.parametrize('axis, axes', [
-    (-1, (1,)), ([-2, -3], (1, 2)), (None, (0, 1, 2)), ([2, 0], (0, 2)),
+    (-1, (2,)), ([-2, -3], (0, 1)), (None, (0, 1, 2)), ([2, 0], (0, 2)),
 ])
 def test_negative_and_none_axes(axis, axes):
     c, notes = constraint_of(C.MaxNorm(1.0, axis=axis), 3)
@@ -206,3 +214,12 @@ def test_float16_variable_keeps_its_dtype():
     assert w.dtype == np.float16
     w.write(w.read() * 0.5)
     assert keras.backend.standardize_dtype(layer.kernel.dtype) == 'float16'
+
+
+def test_docstring_examples_run():
+    import doctest
+    import normsafe_init.keras as nk
+    for module in (nk, nk.initializers, nk.discovery, nk.callback):
+        failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert failures == 0, module.__name__
+        assert tried > 0, module.__name__

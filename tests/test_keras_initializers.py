@@ -18,7 +18,6 @@ if int(keras.__version__.split('.')[0]) < 3:
 
 from scipy import stats  # noqa: E402
 
-from normsafe_init import distributions  # noqa: E402
 from normsafe_init.keras.discovery import find_constrained  # noqa: E402
 from normsafe_init.keras.initializers import (  # noqa: E402
     TRUNC_SD, compute_fans, family_of)
@@ -28,9 +27,6 @@ ki = keras.initializers
 # keras's torch backend calls np.array(tensor) (numpy 2 warns about it).
 pytestmark = pytest.mark.filterwarnings(
     'ignore:__array__ implementation:DeprecationWarning')
-HAS_TRUNC = hasattr(distributions, 'TruncNormal')
-needs_trunc = pytest.mark.skipif(
-    not HAS_TRUNC, reason='the core has no TruncNormal family yet')
 
 
 # -- the mapping: family and scale from Keras's own formulas ---------------
@@ -69,7 +65,6 @@ def test_depthwise_fans_are_kerass():
         assert compute_fans(shape) == keras_fans(shape)
 
 
-@needs_trunc
 @pytest.mark.parametrize('init, shape, stddev', [
     (ki.GlorotNormal(), (64, 4), math.sqrt(2.0 / 68) / TRUNC_SD),
     (ki.HeNormal(), (3, 3, 8, 16), math.sqrt(2.0 / 72) / TRUNC_SD),
@@ -80,12 +75,6 @@ def test_truncated_normals_map_to_truncnormal(init, shape, stddev):
     family, note = family_of(init, shape)
     assert note is None and family.kind == 'truncnormal'
     assert family.scale == pytest.approx(stddev, rel=1e-12)
-
-
-@pytest.mark.skipif(HAS_TRUNC, reason='the core has TruncNormal')
-def test_truncated_normal_without_core_law_is_unknown():
-    family, note = family_of(ki.GlorotNormal(), (64, 4))
-    assert family is None and 'truncated normal' in note
 
 
 class CustomInit(ki.GlorotUniform):
@@ -153,14 +142,8 @@ TRUNC_CASES = [
 ]
 
 
-def _cases():
-    out = [pytest.param(*case, id=case[0]) for case in LAW_CASES]
-    out += [pytest.param(*case, id=case[0], marks=needs_trunc)
-            for case in TRUNC_CASES]
-    return out
-
-
-@pytest.mark.parametrize('label, make, shape, axes', _cases())
+@pytest.mark.parametrize('label, make, shape, axes', [
+    pytest.param(*case, id=case[0]) for case in LAW_CASES + TRUNC_CASES])
 def test_keras_draws_follow_the_core_law(label, make, shape, axes):
     init = make()
     family, note = family_of(init, shape)
@@ -183,7 +166,7 @@ def test_keras_draws_follow_the_core_law(label, make, shape, axes):
     pytest.param('glorot_uniform dense head', lambda: seeded(
         ki.GlorotUniform), (64, 4), (0,), id='glorot_uniform'),
     pytest.param('he_normal conv', lambda: seeded(ki.HeNormal),
-                 (1, 7, 8, 16), (0, 1, 2), id='he_normal', marks=needs_trunc),
+                 (1, 7, 8, 16), (0, 1, 2), id='he_normal'),
 ])
 def test_largest_norm_quantile_holds_over_real_draws(label, make, shape,
                                                      axes):

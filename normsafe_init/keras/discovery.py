@@ -223,6 +223,17 @@ def find_constrained(model):
     layer-named weight: ``'inner/dense'``) when two layers of nested models
     share a name. A model that is not built yet has no variables: nothing is
     found.
+
+    Example::
+
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((16, 16, 3)),
+        ...     keras.layers.SeparableConv2D(4, 3, name='sep',
+        ...         depthwise_constraint=keras.constraints.MaxNorm(1, [0, 1]),
+        ...         pointwise_constraint=keras.constraints.MaxNorm(1, [0, 1, 2]))])
+        >>> weights, unknown = find_constrained(model)
+        >>> [(w.name, w.shape, w.constraints[0].axes) for w in weights]
+        [('sep/depthwise_kernel', (3, 3, 3, 1), (0, 1)), ('sep/pointwise_kernel', (1, 1, 3, 4), (0, 1, 2))]
     """
     trainable = set(id(v) for v in model.trainable_variables)
     found, seen = [], set()
@@ -240,8 +251,9 @@ def find_constrained(model):
             found.append((layer, variable, several, constraint, notes))
     names = [('%s/%s' % (layer.name, v.name)) if several else layer.name
              for layer, v, several, _, _ in found]
+    shared = set(n for n in names if names.count(n) > 1)
     for i, (layer, variable, several, _, _) in enumerate(found):
-        if names.count(names[i]) > 1:
+        if names[i] in shared:
             path = getattr(variable, 'path', None) or variable.name
             names[i] = path if several else path.rsplit('/', 1)[0]
     weights, unknown = [], []

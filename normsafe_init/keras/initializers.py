@@ -37,9 +37,6 @@ overriding ``__call__``, a plain
 function, anything else
 =================================  ===========================================
 
-Until :class:`~normsafe_init.distributions.TruncNormal` exists in the core,
-truncated normals map to ``None`` with a note saying so.
-
 Note: Keras's torch backend draws a truncated normal as the first of 4
 standard-normal candidates inside (-2, 2), keeping the 4th candidate when
 all 4 fall outside (probability ``0.0455^4 ~ 4e-6`` per entry); the law
@@ -48,11 +45,12 @@ above ignores that tail.
 import math
 
 from .. import distributions
+from ..distributions import TruncNormal
 
 __all__ = ['TRUNC_SD', 'compute_fans', 'family_of']
 
 #: SD of the standard normal truncated to (-2, 2) (Keras's constant).
-TRUNC_SD = 0.87962566103423978
+TRUNC_SD = TruncNormal.SD_FACTOR
 
 try:  # Keras's own fan computation (keras >= 3.0)
     from keras.src.initializers.random_initializers import \
@@ -112,14 +110,6 @@ def _own_call(init, base):
     return type(init).__call__ is base.__call__
 
 
-def _trunc_normal(stddev, what):
-    cls = getattr(distributions, 'TruncNormal', None)
-    if cls is None:
-        return None, ('%s: a truncated normal, which this version of the '
-                      'core has no law for' % what)
-    return cls(stddev), None
-
-
 def _variance_scaling(init, shape, name):
     fan_in, fan_out = compute_fans(shape, getattr(init, 'input_axes', None),
                                    getattr(init, 'output_axes', None))
@@ -139,7 +129,7 @@ def _variance_scaling(init, shape, name):
     if distribution == 'untruncated_normal':
         return distributions.Gaussian(math.sqrt(s)), None
     if distribution == 'truncated_normal':
-        return _trunc_normal(math.sqrt(s) / TRUNC_SD, name)
+        return TruncNormal(math.sqrt(s) / TRUNC_SD), None
     return None, '%s: unknown distribution %r' % (name, distribution)
 
 
@@ -176,7 +166,7 @@ def family_of(initializer, shape):
             return distributions.Zero(), None
         return distributions.Uniform(hi), None
     for base, make in ((ki.RandomNormal, distributions.Gaussian),
-                       (ki.TruncatedNormal, None)):
+                       (ki.TruncatedNormal, TruncNormal)):
         if not isinstance(initializer, base):
             continue
         if not _own_call(initializer, base):
@@ -187,8 +177,6 @@ def family_of(initializer, shape):
                           % (name, initializer.mean, initializer.stddev))
         if sd == 0:
             return distributions.Zero(), None
-        if make is None:
-            return _trunc_normal(sd, name)
         return make(sd), None
     if isinstance(initializer, ki.Zeros):
         return distributions.Zero(), None
