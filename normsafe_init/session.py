@@ -328,14 +328,18 @@ def metrics(weights):
     """The per-epoch numbers, the same in every framework: for each
     constraint the largest norm over the limit and the fraction of vectors
     pinned at it (within ``1e-4`` relative), as plain floats keyed by
-    :func:`metric_names`."""
+    :func:`metric_names`; NaN for a weight that holds NaN or inf."""
     out = {}
     for weight in weights:
         value = weight.read()
         for constraint in weight.constraints:
-            norms = vector_norms(value, constraint.axes, mask=weight.mask,
-                                 name=weight.name)
             over, pinned = metric_names(weight, constraint)
+            try:
+                norms = vector_norms(value, constraint.axes,
+                                     mask=weight.mask, name=weight.name)
+            except ValueError:   # NaN or inf: a diverged run goes on
+                out[over] = out[pinned] = float('nan')
+                continue
             out[over] = float(norms.max() / constraint.limit)
             out[pinned] = float(np.mean(
                 np.abs(norms - constraint.limit)

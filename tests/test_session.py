@@ -260,3 +260,11 @@ def test_fan_in_with_a_mask_counts_live_entries():
     w.mask = mask
     n, m = w.fan_in(w.constraints[0])
     assert list(n) == [4, 2] and m is None   # the empty column is excluded
+
+
+def test_metrics_are_nan_for_a_diverged_weight():
+    w = gaussian_weight()
+    w.array[0, 0] = np.inf
+    got = session.metrics([w])
+    assert np.isnan(got['normsafe_h_max_over_limit'])
+    assert np.isnan(got['normsafe_h_pinned'])
