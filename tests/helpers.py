@@ -2,6 +2,7 @@
 from __future__ import absolute_import, division, print_function
 
 import os
+import warnings
 
 import pytest
 
@@ -56,3 +57,26 @@ def subprocess_env(extra_path=()):
         + os.path.join(os.path.expanduser('~'), '.cache', 'normsafe_init',
                        'theano'))
     return env
+
+
+def pylearn2_problem():
+    """Why real pylearn2 models cannot be built here (text), or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            import theano  # noqa: F401
+            import pylearn2.config.yaml_parse  # noqa: F401
+            import pylearn2.models.mlp  # noqa: F401
+    except Exception as exc:  # ImportError, or Theano failing at import
+        return '%s: %s' % (type(exc).__name__, exc)
+    return None
+
+
+PYLEARN2_PROBLEM = pylearn2_problem()
+
+#: Marks a test that builds real pylearn2 models (skipped, with the reason,
+#: where pylearn2 is not importable).
+needs_pylearn2 = pytest.mark.skipif(
+    PYLEARN2_PROBLEM is not None,
+    reason='pylearn2 is not importable in this environment (%s): these '
+           'tests build real pylearn2 models' % PYLEARN2_PROBLEM)

@@ -32,7 +32,8 @@ from normsafe_init.pylearn2.extension import NormSafeInit
 from normsafe_init.pylearn2.layers import find_constrained
 from normsafe_init.norms import vector_norms
 from normsafe_init.pylearn2.yaml_fix import format_value
-from helpers import Capture, subprocess_env
+from helpers import (PYLEARN2_PROBLEM, Capture, needs_pylearn2,
+                     subprocess_env)
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
@@ -45,18 +46,6 @@ TEMPLATE_DEFINES = ['-D', 'h0_irange=0.05', '-D', 'istdev=0.05',
                     '-D', 'max_epochs=2']
 
 
-def _pylearn2_problem():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            import theano  # noqa: F401
-            import pylearn2.config.yaml_parse  # noqa: F401
-            import pylearn2.models.mlp  # noqa: F401
-    except Exception as exc:  # ImportError, or Theano failing at import
-        return '%s: %s' % (type(exc).__name__, exc)
-    return None
-
-
 def _matplotlib_problem():
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa
@@ -65,11 +54,6 @@ def _matplotlib_problem():
     return None
 
 
-PYLEARN2_PROBLEM = _pylearn2_problem()
-needs_pylearn2 = pytest.mark.skipif(
-    PYLEARN2_PROBLEM is not None,
-    reason='pylearn2 is not importable in this environment (%s): these '
-           'tests build real pylearn2 models' % PYLEARN2_PROBLEM)
 MATPLOTLIB_PROBLEM = _matplotlib_problem()
 needs_matplotlib = pytest.mark.skipif(
     MATPLOTLIB_PROBLEM is not None,

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import Capture
+from helpers import PYLEARN2_PROBLEM, needs_pylearn2, Capture
 
 try:
     import yaml  # noqa: F401
@@ -30,21 +30,6 @@ pytestmark = pytest.mark.skipif(not HAVE_YAML, reason='needs PyYAML')
 from normsafe_init.pylearn2 import lazy_yaml  # noqa: E402
 
 
-def _pylearn2_problem():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            import theano  # noqa: F401
-            import pylearn2.models.mlp  # noqa: F401
-    except Exception as exc:  # ImportError, or Theano failing at import
-        return '%s: %s' % (type(exc).__name__, exc)
-    return None
-
-
-PYLEARN2_PROBLEM = _pylearn2_problem()
-needs_pylearn2 = pytest.mark.skipif(
-    PYLEARN2_PROBLEM is not None,
-    reason='pylearn2 is not importable here (%s)' % PYLEARN2_PROBLEM)
 
 
 # -- the inert parse (no pylearn2) ----------------------------------------------

@@ -17,28 +17,13 @@ import warnings
 
 import pytest
 
-from helpers import Capture, subprocess_env
+from helpers import PYLEARN2_PROBLEM, needs_pylearn2, Capture, subprocess_env
 from normsafe_init import cli
 from normsafe_init.pylearn2 import check
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _pylearn2_problem():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            import theano  # noqa: F401
-            import pylearn2.models.mlp  # noqa: F401
-    except Exception as exc:  # ImportError, or Theano failing at import
-        return '%s: %s' % (type(exc).__name__, exc)
-    return None
-
-
-PYLEARN2_PROBLEM = _pylearn2_problem()
-needs_pylearn2 = pytest.mark.skipif(
-    PYLEARN2_PROBLEM is not None,
-    reason='pylearn2 is not importable here (%s)' % PYLEARN2_PROBLEM)
 
 #: A Train whose dataset class is not installed anywhere; h0's istdev and
 #: the extension's options are filled in by the tests.

@@ -1,18 +1,13 @@
 """Finding max-norm-constrained variables in real Keras 3 models
 (normsafe_init.keras.discovery): layer kinds, the constraint's own axes,
 names, nested models, constraints that are not max-norm."""
-import os
-
-os.environ.setdefault('KERAS_BACKEND', 'torch')
 
 import numpy as np
 import pytest
 
-keras = pytest.importorskip('keras', reason='keras 3 (and a backend) is not '
-                            'importable here')
-if int(keras.__version__.split('.')[0]) < 3:
-    pytest.skip('normsafe_init.keras needs keras >= 3; found %s'
-                % keras.__version__, allow_module_level=True)
+from keras_helpers import require_keras
+
+keras = require_keras()
 
 from normsafe_init.keras import audit  # noqa: E402
 from normsafe_init.keras.discovery import (constraint_of,  # noqa: E402

@@ -3,18 +3,13 @@
 formulas, and the norms of many real Keras draws against the core's law of
 the initial norm (Kolmogorov-Smirnov, mean, the law of the largest norm)."""
 import math
-import os
-
-os.environ.setdefault('KERAS_BACKEND', 'torch')
 
 import numpy as np
 import pytest
 
-keras = pytest.importorskip('keras', reason='keras 3 (and a backend) is not '
-                            'importable here')
-if int(keras.__version__.split('.')[0]) < 3:
-    pytest.skip('normsafe_init.keras needs keras >= 3; found %s'
-                % keras.__version__, allow_module_level=True)
+from keras_helpers import require_keras
+
+keras = require_keras()
 
 from scipy import stats  # noqa: E402
 
