@@ -16,7 +16,8 @@ from torch import nn  # noqa: E402
 from torch.nn.utils import parametrize  # noqa: E402
 
 from normsafe_init.distributions import Uniform  # noqa: E402
-from normsafe_init.torch import audit, find_constrained, make_safe  # noqa: E402
+from normsafe_init.torch import (  # noqa: E402
+    audit, find_constrained, make_safe)
 
 RTOL = 1e-6
 
@@ -117,6 +118,17 @@ def test_actions_write_in_place_same_dtype_device(action):
         assert torch.equal(param.detach()[keep], before[keep])
         assert torch.allclose(norms[~keep], torch.full_like(norms[~keep],
                                                             0.25))
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_precision_weights_keep_their_dtype(dtype):
+    net = mlp().to(dtype)
+    param = net[2].weight
+    record = make_safe(net, action='reinit', constraints={'2.weight': 0.5})
+    assert net[2].weight is param and param.dtype == dtype
+    assert record['layers'][0]['torch_dtype'] == str(dtype)[6:]
+    # t = 0.25; half precision rounds each entry by <= 2**-8 relative
+    assert row_norms(param).max() <= 0.25 * (1 + 2 ** -7)
 
 
 def test_reinit_is_seeded_leaves_global_rngs_and_draws_the_solved_uniform():
@@ -245,10 +257,11 @@ def test_non_finite_weight_raises_with_nothing_changed():
     with pytest.raises(ValueError) as info:
         make_safe(net, constraints={'0.weight': 0.5, '2.weight': 0.5})
     assert '2.weight' in str(info.value)
-    assert 'non-finite' in str(info.value)
-    for key, value in before.items():  # 0.weight broke too: not written
-        assert torch.equal(value, net.state_dict()[key]) or key == '2.weight'
+    assert 'NaN or Inf' in str(info.value)
+    # 0.weight breaks too (rows ~0.577 > 0.25) and planned first: not written
     assert torch.equal(before['0.weight'], net[0].weight)
+    assert torch.equal(before['0.bias'], net[0].bias)
+    assert torch.isnan(net[2].weight[1, 3])
 
 
 def test_embedding_max_norm_rows_and_padding():
@@ -297,8 +310,9 @@ def test_parametrizations_by_attributes():
     assert weights[0].class_name == 'Linear'
     assert [(u.name, u.reason) for u in unknown] == [
         ('c.weight', 'RowMaxNorm norms with p=1; only p=2 is supported'),
-        ('d.weight', 'the max-norm is not the only first parametrization '
-         'of its chain (Identity, RowMaxNorm)')]
+        ('d.weight', 'the max-norm is not first in the parametrization '
+         'chain (Identity, RowMaxNorm): it does not act on the stored '
+         'tensor')]
     make_safe(model)
     for name in 'ab':
         module = getattr(model, name)

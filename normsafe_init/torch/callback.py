@@ -93,7 +93,10 @@ class NormSafeInit(Callback):
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state['seen_'] = None  # weak references do not pickle
+        # weak references do not pickle, and the tensors found belong to
+        # the live module (found again at the next on_train_begin)
+        state['seen_'] = None
+        state['weights_'] = []
         return state
 
     def __setstate__(self, state):

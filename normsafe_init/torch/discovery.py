@@ -19,7 +19,10 @@ braindecode ``MaxNorm``        ``MaxNormLinear``: scales every     axis 0 (the c
 =============================  ==================================  ============================
 
 Parametrizations are recognised by their attributes (braindecode is never
-imported). The tensor described is the stored one: for a parametrization,
+imported). braindecode's ``MaxNorm`` has a ``right_inverse`` that stores a
+column of norm ``r > c`` as ``X * r / c`` (norm ``r**2 / c``); the stored
+tensor is what is measured and repaired, and the init check undoes that
+map. The tensor described is the stored one: for a parametrization,
 ``parametrizations.<name>.original``, the tensor the optimizer updates. A
 max-norm parametrization that is not the first of its chain, or whose chain
 stores several tensors, is reported and left alone (an ``UnknownWeight``).
@@ -142,9 +145,13 @@ def _parametrized(model, entries):
             if not hasattr(chain, 'original'):
                 reason = ('the parametrization chain (%s) stores several '
                           'tensors' % chain_names)
-            elif specs[0][0] != 0 or len(specs) > 1:
-                reason = ('the max-norm is not the only first '
-                          'parametrization of its chain (%s)' % chain_names)
+            elif len(specs) > 1:
+                reason = ('the parametrization chain (%s) has several '
+                          'max-norms' % chain_names)
+            elif specs[0][0] != 0:
+                reason = ('the max-norm is not first in the parametrization '
+                          'chain (%s): it does not act on the stored tensor'
+                          % chain_names)
             elif specs[0][2][0] == 'unknown':
                 reason = specs[0][2][3]
             if reason is None and specs[0][2][0] == 'renorm':
@@ -154,8 +161,8 @@ def _parametrized(model, entries):
                     reason = ('renorm along dim %d of a %d-D tensor'
                               % (dim, ndim))
             if reason is not None:
-                unknown.append(UnknownWeight(name, parametrize.type_before_parametrizations(
-                    module).__name__,
+                cls = parametrize.type_before_parametrizations(module)
+                unknown.append(UnknownWeight(name, cls.__name__,
                                              attrs, reason, path=stored))
                 continue
             kind, attr, limit, dim = specs[0][2]
@@ -179,7 +186,8 @@ def _embeddings(entries):
     by_tensor, unknown = {}, []
     for entry in entries:
         module = entry.module
-        if not isinstance(module, (torch.nn.Embedding, torch.nn.EmbeddingBag)) \
+        embedding = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+        if not isinstance(module, embedding) \
                 or entry.tensor_name != 'weight' or module.max_norm is None:
             continue
         cls = type(module).__name__

@@ -5,21 +5,19 @@ A tensor does not say how it was initialised. ``make_safe`` therefore
 assumption against the tensor, and lets the user override it with
 ``init=``:
 
-=================================  =====================================  ==============================
-module (first match in the MRO)    assumed init of ``weight``             family
-=================================  =====================================  ==============================
-braindecode                        ``xavier_uniform_(gain=1)`` in its     ``Uniform(irange=sqrt(6 /
-``Conv2dWithConstraint``           ``__init__``                           (fan_in + fan_out)))``
-``nn.Linear``, ``nn.Conv1d/2d/3d``,  ``reset_parameters``:                 ``Uniform(irange=1 /
-``nn.ConvTranspose1d/2d/3d`` (and    ``kaiming_uniform_(a=sqrt(5))``,      sqrt(fan_in))``
-braindecode ``LinearWithConstraint``,  i.e. ``U(-1/sqrt(fan_in),
-``Conv1dWithConstraint``,            1/sqrt(fan_in))``
-``MaxNormLinear``)
-``nn.Embedding``,                    ``normal_()``: ``N(0, 1)`` (the        ``Gaussian(istdev=1)``
-``nn.EmbeddingBag``                  ``padding_idx`` row zero)
-anything else, or a subclass that    unknown                               None (``reinit`` rescales)
-overrides ``reset_parameters``
-=================================  =====================================  ==============================
+- braindecode ``Conv2dWithConstraint``: ``xavier_uniform_(gain=1)`` in
+  its ``__init__`` -> ``Uniform(irange=sqrt(6 / (fan_in + fan_out)))``;
+- ``nn.Linear``, ``nn.Conv1d/2d/3d``, ``nn.ConvTranspose1d/2d/3d`` (so
+  also braindecode's ``LinearWithConstraint``, ``Conv1dWithConstraint``,
+  ``MaxNormLinear``, which keep the default): ``reset_parameters``'s
+  ``kaiming_uniform_(a=sqrt(5))``, i.e. ``U(-1/sqrt(fan_in),
+  1/sqrt(fan_in))`` -> ``Uniform(irange=1/sqrt(fan_in))``;
+- ``nn.Embedding``, ``nn.EmbeddingBag``: ``normal_()``, ``N(0, 1)`` (the
+  ``padding_idx`` row zero, masked) -> ``Gaussian(istdev=1)``;
+- anything else, or a subclass that overrides ``reset_parameters``:
+  unknown (family None: ``reinit`` rescales, and says why).
+
+The first of these classes found in the module's MRO decides.
 
 Fans are torch's (``torch.nn.init._calculate_fan_in_and_fan_out``): for a
 weight of shape ``(d0, d1, k...)``, ``fan_in = d1 * prod(k)`` and

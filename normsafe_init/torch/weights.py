@@ -50,7 +50,8 @@ class TorchWeight(ConstrainedWeight):
             self, name, constraints, tuple(tensor.shape),
             torch.empty((), dtype=dtype).numpy().dtype, family=family,
             family_note=family_note, mask=mask, path=path,
-            class_name=type_before_parametrizations(module).__name__, label=name.rsplit('.', 1)[-1])
+            class_name=type_before_parametrizations(module).__name__,
+            label=name.rsplit('.', 1)[-1])
         self.tensor = tensor
         self.module = module
         self.sources = list(sources)
