@@ -9,14 +9,22 @@ Every family is a scale family (``||w|| = scale * ||u||``, see
       scale* = t / Q1(confidence ** (1/m))
 
   where ``Q1`` is the unit-scale quantile of one norm, evaluated as
-  ``isf(-expm1(log(confidence) / m))``. For ``irange`` the hard bound gives a
-  second, certain answer ``t / sqrt(n)``, always <= ``scale*``.
+  ``isf(-expm1(log(confidence) / m))`` and rounded up, so ``scale*`` is never
+  too large. For bounded entries the hard bound gives a second, certain
+  answer: ``t / sqrt(n)`` for ``irange``, ``t / (2 sqrt(n))`` for a truncated
+  normal's ``stddev``, always <= ``scale*``.
 * mode ``'mean'`` (the manual recipe): the scale whose expected norm is
   ``t``: ``scale = t / E||u||``.
 
-Example: the neukrill first fully connected layer (46208 inputs, 1024
-columns, ``max_col_norm`` 1.9, ``fraction`` 0.5) needs ``istdev`` <= ~0.0043,
-where the declared 0.01 puts every column near 2.15.
+Defaults (``fraction`` 0.5, ``confidence`` 0.99, mode ``'max'``) come from
+:mod:`normsafe_init.defaults`. Example: the neukrill first fully connected
+layer (46208 inputs, 1024 columns, ``max_col_norm`` 1.9, ``fraction`` 0.5)
+needs ``istdev`` <= ~0.0043, where the declared 0.01 puts every column near
+2.15::
+
+    >>> from normsafe_init.distributions import Gaussian
+    >>> round(solve(Gaussian(0.01), 46208, 1024, limit=1.9).value, 6)
+    0.004358
 """
 from __future__ import absolute_import, division, print_function
 
@@ -26,6 +34,7 @@ import numpy as np
 
 from ._validation import (check_choice, check_fraction, check_open_probability,
                           check_positive)
+from .defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
 from .distributions import Zero, fan_in_groups
 
 __all__ = ['MODES', 'SafeScale', 'solve', 'assess']
@@ -36,7 +45,8 @@ MODES = ('max', 'mean')
 def _check_common(family, n, m, limit, fraction, confidence):
     if not hasattr(family, 'with_scale'):
         raise TypeError('family must be a normsafe_init.distributions family '
-                        '(Uniform, Gaussian, Sparse, Zero); got %r' % (family,))
+                        '(Uniform, Gaussian, Sparse, TruncNormal, Zero); got %r'
+                        % (family,))
     groups = fan_in_groups(n, m)
     limit = check_positive(limit, 'limit')
     fraction = check_fraction(fraction)
@@ -58,12 +68,13 @@ class SafeScale(object):
     family : InitFamily
         The declared family with its scale set to the solved value.
     param_name : str
-        ``'irange'``, ``'istdev'`` or ``'sparse_stdev'``.
+        ``'irange'``, ``'istdev'``, ``'sparse_stdev'`` or ``'stddev'``.
     value : float
         The solved parameter.
     guaranteed : float or None
-        For ``irange``: ``t / sqrt(n_max)``, the largest value for which no
-        vector can exceed ``t`` at all.
+        For bounded entries (``irange``, ``stddev``): ``t / bound(n_max)`` at
+        unit scale, the largest value for which no vector can exceed ``t``
+        at all.
     target, limit, fraction, confidence, mode, n, m
         The inputs (``n`` is an int, or ``{'min':..,'max':..}``).
     mean_norm : float
@@ -125,8 +136,8 @@ def _group_args(groups):
     return np.repeat([n for n, _ in groups], [m for _, m in groups]), None
 
 
-def solve(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99,
-          mode='max'):
+def solve(family, n, m=None, limit=1.0, fraction=DEFAULT_FRACTION,
+          confidence=DEFAULT_CONFIDENCE, mode=DEFAULT_MODE):
     """The largest scale of ``family`` that keeps its norms under
     ``fraction * limit``.
 
@@ -143,12 +154,12 @@ def solve(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99,
         The constraint (``max_col_norm``, ``max_row_norm``,
         ``max_kernel_norm``).
     fraction : float in (0, 1]
-        Target ``t = fraction * limit``.
+        Target ``t = fraction * limit`` (default 0.5).
     confidence : float in (0, 1)
-        Mode ``'max'``: required P(all m norms <= t).
+        Mode ``'max'``: required P(all m norms <= t) (default 0.99).
     mode : {'max', 'mean'}
-        ``'max'``: all vectors under ``t`` with probability ``confidence``;
-        ``'mean'``: expected norm equal to ``t``.
+        ``'max'`` (default): all vectors under ``t`` with probability
+        ``confidence``; ``'mean'``: expected norm equal to ``t``.
 
     Returns
     -------
@@ -177,7 +188,8 @@ def solve(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99,
     return SafeScale(solved, groups, limit, fraction, confidence, mode)
 
 
-def assess(family, n, m=None, limit=1.0, fraction=1.0, confidence=0.99):
+def assess(family, n, m=None, limit=1.0, fraction=DEFAULT_FRACTION,
+           confidence=DEFAULT_CONFIDENCE):
     """What ``family`` at its current scale implies for ``m`` vectors of
     ``n`` entries, as a JSON-serialisable dict: expected mean norm, the
     ``confidence`` quantile of the largest norm, the hard bound, the

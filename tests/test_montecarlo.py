@@ -8,13 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import Gaussian, Sparse, Uniform, Zero
+from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+                                         Uniform, Zero)
 from normsafe_init.montecarlo import MonteCarloResult, monte_carlo
+from normsafe_init.solver import solve
 from helpers import assert_raises_msg
 
 
 FAMILIES = [Gaussian(0.1), Uniform(0.1), Uniform(0.1, include_prob=0.5),
-            Sparse(4, 0.1)]
+            Sparse(4, 0.1), TruncNormal(0.1)]
 
 KEYS = ['n', 'm', 'reps', 'seed', 'vectors', 'mean', 'mean_se', 'std',
         'target', 'sf', 'sf_se', 'prob_all_below', 'prob_all_below_se',
@@ -123,8 +125,10 @@ def test_standard_errors_shrink_with_reps(family):
         assert 0.15 < l / s < 0.4
 
 
-def test_estimates_agree_with_the_exact_law():
-    family = Gaussian(0.05)
+@pytest.mark.parametrize('family', [Gaussian(0.05), TruncNormal(0.05),
+                                    Uniform(0.05, include_prob=0.3)],
+                         ids=repr)
+def test_estimates_agree_with_the_law(family):
     n, m, reps = 64, 16, 2000
     t = family.max_ppf(0.5, n, m)
     r = monte_carlo(family, n, m, target=t, reps=reps, seed=12)
@@ -234,3 +238,16 @@ def test_errors(kwargs, exc_type, message):
     args = dict(n=10, m=2, target=1.0, reps=5, seed=0)
     args.update(kwargs)
     assert_raises_msg(exc_type, message, monte_carlo, Gaussian(1.0), **args)
+
+
+@pytest.mark.parametrize('family, n, m', [
+    (TruncNormal(1.0), 784, 100), (TruncNormal(1.0), 9, 32),
+    (Uniform(1.0, include_prob=0.5), 25, 16), (Uniform(1.0), 3, 8)])
+def test_solved_scale_reaches_its_confidence(family, n, m):
+    """At the solved scale P(all m norms <= t) = 0.9 (and the mean norm) as
+    estimated by sampling, within 5 standard errors."""
+    result = solve(family, n, m, limit=2.0, fraction=0.5, confidence=0.9)
+    mc = monte_carlo(result.family, n, m, target=result.target, reps=3000,
+                     seed=n + m)
+    assert abs(mc.prob_all_below - 0.9) <= 5 * mc.prob_all_below_se
+    assert abs(mc.mean - result.mean_norm) <= 5 * mc.mean_se

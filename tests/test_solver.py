@@ -8,7 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import Gaussian, Sparse, Uniform, Zero
+from normsafe_init.defaults import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION,
+                                    DEFAULT_MODE)
+from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+                                         Uniform, Zero)
 from normsafe_init.solver import MODES, SafeScale, assess, solve
 from helpers import assert_raises_msg, close_to_digits
 
@@ -19,6 +22,7 @@ FAMILIES = [
     Sparse(3, 0.2),
     Uniform(0.05),
     Uniform(0.05, include_prob=0.5),
+    TruncNormal(0.05),
 ]
 
 
@@ -48,7 +52,7 @@ def test_gaussian_n4096_m1024():
     (256, 128, 1.0, '0.0534138'),
 ])
 def test_gaussian_solved_table(n, m, t, s_star):
-    result = solve(Gaussian(1.0), n, m, limit=t)
+    result = solve(Gaussian(1.0), n, m, limit=t, fraction=1.0)
     assert close_to_digits(result.value, s_star)
 
 
@@ -61,7 +65,7 @@ def test_gaussian_solved_table(n, m, t, s_star):
     (256, 128, 1.0, '0.0981818'),
 ])
 def test_uniform_solved_table(n, m, t, r_star):
-    result = solve(Uniform(0.05), n, m, limit=t)
+    result = solve(Uniform(0.05), n, m, limit=t, fraction=1.0)
     # the reference comes from a 2**22-point FFT / saddlepoint: it is good to
     # a few 1e-6 relative (the docs' r* = 0.0981818 for n = 256 disagrees
     # with 1 / 10.1852, its own 99% quantile of the max, by 1e-6), so allow
@@ -120,7 +124,9 @@ def test_max_mode_hits_target(family, n, m, confidence):
     assert result.mode == 'max'
     assert result.value > 0
     assert result.max_quantile == pytest.approx(result.target, rel=1e-9)
-    assert result.prob_all_below == pytest.approx(confidence, rel=1e-9)
+    # on the safe side (the quantile is rounded up), and tight
+    assert confidence * (1 - 1e-12) <= result.prob_all_below <= \
+        confidence * (1 + 1e-6)
     at = result.family
     assert at.max_ppf(confidence, n, m) == pytest.approx(result.target,
                                                          rel=1e-9)
@@ -170,8 +176,9 @@ def test_options_preserved_and_scale_ignored(family):
 
 
 def test_include_prob_allows_larger_irange():
-    full = solve(Uniform(0.1), 784, 500, limit=1.0)
-    half = solve(Uniform(0.1, include_prob=0.5), 784, 500, limit=1.0)
+    full = solve(Uniform(0.1), 784, 500, limit=1.0, fraction=1.0)
+    half = solve(Uniform(0.1, include_prob=0.5), 784, 500, limit=1.0,
+                 fraction=1.0)
     assert half.value > full.value
     assert half.family == Uniform(half.value, include_prob=0.5)
     # the certain bound does not depend on include_prob
@@ -198,19 +205,22 @@ def test_more_vectors_need_smaller_scale():
 
 def test_per_vector_fan_ins():
     n = np.array([100] * 30 + [400] * 10)
-    for family in (Gaussian(1.0), Uniform(1.0)):
-        result = solve(family, n, limit=1.0)
+    for family in (Gaussian(1.0), Uniform(1.0), TruncNormal(1.0)):
+        result = solve(family, n, limit=1.0, fraction=1.0)
         assert result.n == {'min': 100, 'max': 400}
         assert result.m == 40
-        assert result.prob_all_below == pytest.approx(0.99, rel=1e-9)
+        assert 0.99 * (1 - 1e-12) <= result.prob_all_below <= 0.99 * (1 + 1e-6)
         assert result.max_quantile == pytest.approx(1.0, rel=1e-9)
-        low = solve(family, 100, 40, limit=1.0).value
-        high = solve(family, 400, 40, limit=1.0).value
+        low = solve(family, 100, 40, limit=1.0, fraction=1.0).value
+        high = solve(family, 400, 40, limit=1.0, fraction=1.0).value
         assert high < result.value < low
         if isinstance(family, Uniform):
             assert result.guaranteed == pytest.approx(1 / 20.0, rel=1e-15)
+        if isinstance(family, TruncNormal):
+            assert result.guaranteed == pytest.approx(1 / 40.0, rel=1e-15)
         # m given explicitly must match the array
-        assert solve(family, n, 40, limit=1.0).value == result.value
+        assert solve(family, n, 40, limit=1.0,
+                     fraction=1.0).value == result.value
 
 
 # -- result object ------------------------------------------------------------
@@ -353,8 +363,8 @@ def test_solve_when_an_all_zero_layer_is_likely_enough(include_prob, n, m,
 def test_solve_bad_family_and_sizes():
     assert_raises_msg(TypeError, 'family must be a '
                                  'normsafe_init.distributions family '
-                                 "(Uniform, Gaussian, Sparse, Zero); "
-                                 "got 'gaussian'",
+                                 "(Uniform, Gaussian, Sparse, TruncNormal, "
+                                 "Zero); got 'gaussian'",
                       solve, 'gaussian', 784, 100, limit=1.0)
     assert_raises_msg(ValueError, 'n must be an integer >= 1; got 0',
                       solve, Gaussian(1.0), 0, 100, limit=1.0)
@@ -377,6 +387,31 @@ def test_assess_errors():
                       confidence=1.0)
     assert_raises_msg(TypeError, 'family must be a '
                                  'normsafe_init.distributions family '
-                                 '(Uniform, Gaussian, Sparse, Zero); '
-                                 'got None',
+                                 '(Uniform, Gaussian, Sparse, TruncNormal, '
+                                 'Zero); got None',
                       assess, None, 784, 100)
+
+
+def test_defaults_come_from_one_place():
+    """solve and assess default to normsafe_init.defaults (fraction 0.5,
+    confidence 0.99, mode 'max'), as check, the extension and solve do."""
+    assert (DEFAULT_FRACTION, DEFAULT_CONFIDENCE, DEFAULT_MODE) == (
+        0.5, 0.99, 'max')
+    result = solve(Gaussian(1.0), 784, 100, limit=2.0)
+    assert (result.fraction, result.confidence, result.mode) == (
+        DEFAULT_FRACTION, DEFAULT_CONFIDENCE, DEFAULT_MODE)
+    assert result.target == 1.0
+    assert assess(Gaussian(0.01), 784, 100, limit=2.0)['target'] == 1.0
+
+
+@pytest.mark.parametrize('n, m', [(25, 64), (784, 1200), (46208, 1024)])
+def test_truncnormal_safer_than_gaussian_and_bounded(n, m):
+    """A truncated normal is tighter than the Gaussian of the same stddev:
+    its safe stddev is larger, and its certain bound t / (2 sqrt n) holds."""
+    t = solve(TruncNormal(1.0), n, m, limit=1.9365, fraction=0.9)
+    g = solve(Gaussian(1.0), n, m, limit=1.9365, fraction=0.9)
+    assert t.value > g.value
+    assert t.guaranteed == pytest.approx(t.target / (2 * math.sqrt(n)),
+                                         rel=1e-15)
+    assert t.guaranteed <= t.value
+    assert t.family.max_ppf(0.99, n, m) == pytest.approx(t.target, rel=1e-12)
