@@ -1,4 +1,4 @@
-"""normsafe_init: initial weights that respect pylearn2's max-norm constraints.
+"""normsafe_init: initial weights that respect their max-norm constraints.
 
 The numpy core (``norms``, ``distributions``, ``solver``, ``repairs``,
 ``montecarlo``) needs only numpy and scipy.  :class:`NormSafeInit`, the
@@ -9,10 +9,10 @@ from __future__ import absolute_import, division, print_function
 
 __version__ = '0.1.0'
 
-from .distributions import Gaussian, Sparse, Uniform, Zero  # noqa: E402
+from .distributions import Gaussian, Sparse, TruncNormal, Uniform, Zero  # noqa: E402
 from .pylearn2.extension import NormSafeInit  # noqa: E402
 from .norms import vector_norms  # noqa: E402
 from .solver import solve  # noqa: E402
 
-__all__ = ['NormSafeInit', 'Gaussian', 'Sparse', 'Uniform', 'Zero', 'solve',
+__all__ = ['NormSafeInit', 'Gaussian', 'Sparse', 'TruncNormal', 'Uniform', 'Zero', 'solve',
            'vector_norms', '__version__']

@@ -265,7 +265,8 @@ class InitFamily(object):
         Notes
         -----
         Element-wise families draw blocks of at most ``2**20`` entries along
-        the first axis, in order, so the extra memory is one float64 block;
+        the first axis, in order, so the extra memory is one float64 block
+        (``Sparse`` draws into ``out`` directly, by blocks of vectors);
         the stream of ``rng`` is used in a fixed order for a given shape.
         """
         shape = tuple(int(s) for s in shape)
@@ -280,7 +281,10 @@ class InitFamily(object):
         elif out.shape != shape:
             raise ValueError('out must have the weight shape %r; got %r'
                              % (shape, out.shape))
-        if not self._elementwise or not shape[0]:
+        if not self._elementwise:
+            self._draw_into(out, axes, rng, mask)
+            return out
+        if not shape[0]:
             W = self._draw_unit(shape, axes, rng, mask)
             if self.scale != 1.0:
                 W *= self.scale

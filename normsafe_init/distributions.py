@@ -149,15 +149,21 @@ class Sparse(Gaussian):
                              'entries per vector (%d)' % (self.sparse_init, n))
         return self.sparse_init
 
-    def _draw_unit(self, shape, axes, rng, mask):
+    def _draw_into(self, out, axes, rng, mask):
+        """Draw into ``out`` in place, a block of vectors at a time: the
+        extra memory is one ``(vectors, n)`` float64 block of ``2**20``
+        entries (plus one copy in ``out``'s dtype when the constrained axes
+        cannot be viewed as rows of ``out``)."""
         from .norms import vector_shape
+        shape = out.shape
         n, m = vector_shape(shape, axes)
         self._dof(n)
         kept = [a for a in range(len(shape)) if a not in axes]
         order = kept + list(axes)
-        # Work on a (m, n) view: one row per constrained vector.
-        W = np.zeros([shape[a] for a in order])
-        rows = W.reshape(m, n)
+        view = np.transpose(out, order)
+        rows = view.reshape(m, n)        # a view whenever the axes allow
+        copied = not np.may_share_memory(rows, out)
+        rows[...] = 0
         live = None
         if mask is not None:
             live = np.transpose(mask, order).reshape(m, n) != 0
@@ -175,8 +181,12 @@ class Sparse(Gaussian):
                 keys[~live[start:stop]] = 2.0
             picks = np.argpartition(keys, k - 1, axis=1)[:, :k]
             values = rng.randn(stop - start, k)
+            if self.scale != 1.0:
+                values *= self.scale
             rows[np.arange(start, stop)[:, None], picks] = values
-        return np.transpose(W, np.argsort(order))
+        if copied:
+            view[...] = rows.reshape(view.shape)
+        return out
 
 
 class _SquaredSum(InitFamily):

@@ -340,3 +340,25 @@ def test_max_quantile_matches_monte_carlo(case):
         tol = 5 * math.sqrt(p * (1 - p) / REPS) + 1.0 / REPS
         assert np.mean(mc.max_norms <= q) >= p - tol
         assert np.mean(mc.max_norms < q) <= p + tol
+
+
+@pytest.mark.parametrize('shape, axes', [((400, 30), (0,)), ((30, 400), (1,)),
+                                         ((6, 5, 4, 8), (0, 1, 2))])
+def test_sparse_draw_writes_into_out_with_bounded_memory(shape, axes):
+    """Sparse draws into ``out`` directly (issue: a whole float64 draw
+    peaked at 3x a float32 weight): exactly k non-zeros of the scale's
+    sd per vector, reproducible, and the float64 scratch stays one block."""
+    tracemalloc = pytest.importorskip('tracemalloc')   # Python 3 only
+    family = Sparse(7, sparse_stdev=0.3)
+    out = np.empty(shape, dtype='float32')
+    tracemalloc.start()
+    family.draw(shape, axes, np.random.RandomState(4), out=out)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < out.nbytes * 1.1 + (1 << 20) * 8 * 2
+    assert np.all(np.count_nonzero(np.moveaxis(
+        out, [a for a in range(len(shape)) if a not in axes], 0).reshape(
+            -1, int(np.prod([shape[a] for a in axes]))), axis=1) == 7)
+    again = family.draw(shape, axes, np.random.RandomState(4),
+                        dtype='float32')
+    assert again.tobytes() == out.tobytes()
