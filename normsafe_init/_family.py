@@ -89,10 +89,17 @@ class InitFamily(object):
         """The options that define this init, as a dict."""
         return {self.param_name: self.scale}
 
+    #: Options left out of :meth:`describe` at these values.
+    _describe_defaults = {}
+
     def describe(self):
-        """``'istdev=0.01'``-style text for logs."""
-        return ', '.join('%s=%.6g' % (k, v)
-                         for k, v in sorted(self.params().items()))
+        """``'istdev=0.01'``-style text for logs and tables: the options,
+        sorted, less those at their defaults (``'irange=0.05'``,
+        ``'include_prob=0.5, irange=0.2'``)."""
+        params = self.params()
+        keys = sorted(k for k in params if k == self.param_name
+                      or self._describe_defaults.get(k) != params[k])
+        return ', '.join('%s=%.6g' % (k, params[k]) for k in keys)
 
     def to_dict(self):
         """JSON-serialisable description."""

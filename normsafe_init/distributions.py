@@ -241,6 +241,8 @@ class Uniform(_SquaredSum):
     kind = 'uniform'
     _entry = UNIFORM_ENTRY
 
+    _describe_defaults = {'include_prob': 1.0}
+
     def __init__(self, irange, include_prob=1.0):
         self.include_prob = check_fraction(include_prob, 'include_prob')
         InitFamily.__init__(self, irange)
@@ -330,7 +332,7 @@ def family_from_params(irange=None, istdev=None, sparse_init=None,
     (as pylearn2 requires); a zero value gives :class:`Zero`.
 
     >>> family_from_params(irange=0.05)
-    Uniform(include_prob=1, irange=0.05)
+    Uniform(irange=0.05)
     """
     given = [name for name, value in (('irange', irange), ('istdev', istdev),
                                       ('sparse_init', sparse_init))

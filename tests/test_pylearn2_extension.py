@@ -292,13 +292,13 @@ def test_log_lines(runs):
     layers = dict((l['name'], l) for l in r.record['layers'])
     descr = {'h0': ('ConvRectifiedLinear', [6, 1, 3, 3], 'kernel',
                     '(1, 2, 3)', 'n=9 m=6 max_kernel_norm=1',
-                    'declared include_prob=1, irange=0.5'),
+                    'declared irange=0.5'),
              'h1': ('RectifiedLinear', [54, 10], 'col', '(0,)',
                     'n=54 m=10 max_col_norm=1',
                     'declared sparse_init=15, sparse_stdev=1'),
              'h2': ('Tanh', [10, 8], 'row', '(1,)',
                     'n=8 m=10 max_row_norm=1',
-                    'declared include_prob=1, irange=0.35'),
+                    'declared irange=0.35'),
              'y': ('Softmax', [8, 3], 'col', '(0,)',
                    'n=8 m=3 max_col_norm=1', 'declared istdev=0.5')}
     for name, c, _ in snapshot_norms(r.model, after):

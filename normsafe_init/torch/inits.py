@@ -49,7 +49,7 @@ falls back to ``rescale`` and the reason is logged. A family declared with
 
 >>> from normsafe_init.torch.inits import declared_family
 >>> declared_family(('xavier_uniform', 1.0), (4, 248), 'init[head.weight]')
-Uniform(include_prob=1, irange=0.154303)
+Uniform(irange=0.154303)
 """
 import math
 import numbers
