@@ -155,6 +155,20 @@ class Result(object):
         self.action = record['action']
 
 
+def unknown_names(option, wanted, known):
+    """The message for names in ``wanted`` (the value of ``option``, as the
+    user wrote it: ``'layers'``, ``'--exclude'``) that are not in ``known``,
+    or None when every name is known."""
+    missing = [n for n in wanted or () if n not in known]
+    if not missing:
+        return None
+    return ('%s names %s, which %s not a constrained layer of this model; '
+            'constrained layers: %s'
+            % (option, ', '.join(missing),
+               'is' if len(missing) == 1 else 'are',
+               ', '.join(sorted(known)) or 'none'))
+
+
 def select(weights, options, unknown=()):
     """The weights ``options`` select; ``ValueError`` if ``layers`` or
     ``exclude`` names a weight the model does not have, or two weights share
@@ -167,14 +181,9 @@ def select(weights, options, unknown=()):
     known = set(names) | set(u.name for u in unknown)
     for option, wanted in (('layers', options.layers),
                            ('exclude', options.exclude)):
-        missing = [n for n in wanted or () if n not in known]
-        if missing:
-            raise ValueError(
-                '%s names %s, which %s not a constrained layer of this '
-                'model; constrained layers: %s'
-                % (option, ', '.join(missing),
-                   'is' if len(missing) == 1 else 'are',
-                   ', '.join(sorted(known)) or 'none'))
+        message = unknown_names(option, wanted, known)
+        if message:
+            raise ValueError(message)
     return [w for w in weights
             if (options.layers is None or w.name in options.layers)
             and w.name not in (options.exclude or ())]

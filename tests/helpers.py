@@ -6,7 +6,14 @@ import warnings
 
 import pytest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TESTS_DIR)
+DATA = os.path.join(TESTS_DIR, 'data')
+#: The YAML files the check and editor tests share.
+SEED = os.path.join(REPO_ROOT, 'yaml_examples', 'seed_conv_fc.yaml')
+BLOCK = os.path.join(DATA, 'block_style.yaml')
+TEMPLATE = os.path.join(DATA, 'template_conv_fc.yaml')
+MODEL_ONLY = os.path.join(DATA, 'model_only.yaml')
 
 
 def assert_raises_msg(exc_type, message, func, *args, **kwargs):

@@ -35,13 +35,8 @@ from normsafe_init.pylearn2.yaml_fix import format_value
 from helpers import (PYLEARN2_PROBLEM, Capture, needs_pylearn2,
                      subprocess_env)
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(TESTS_DIR)
-DATA = os.path.join(TESTS_DIR, 'data')
-SEED = os.path.join(REPO_ROOT, 'yaml_examples', 'seed_conv_fc.yaml')
-BLOCK = os.path.join(DATA, 'block_style.yaml')
-TEMPLATE = os.path.join(DATA, 'template_conv_fc.yaml')
-MODEL_ONLY = os.path.join(DATA, 'model_only.yaml')
+from helpers import (BLOCK, DATA, MODEL_ONLY, REPO_ROOT, SEED,  # noqa: F401
+                     TEMPLATE, TESTS_DIR)
 TEMPLATE_DEFINES = ['-D', 'h0_irange=0.05', '-D', 'istdev=0.05',
                     '-D', 'max_epochs=2']
 

@@ -21,13 +21,8 @@ from normsafe_init.pylearn2.yaml_fix import (  # noqa: E402
     Edit, YamlTextError, apply_edits, compose, find_layer_mappings,
     format_value, span)
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(TESTS_DIR)
-DATA = os.path.join(TESTS_DIR, 'data')
-SEED = os.path.join(REPO_ROOT, 'yaml_examples', 'seed_conv_fc.yaml')
-BLOCK = os.path.join(DATA, 'block_style.yaml')
-TEMPLATE = os.path.join(DATA, 'template_conv_fc.yaml')
-MODEL_ONLY = os.path.join(DATA, 'model_only.yaml')
+from helpers import (BLOCK, DATA, MODEL_ONLY, REPO_ROOT, SEED,  # noqa: F401
+                     TEMPLATE, TESTS_DIR)
 
 
 def _pylearn2_root():

@@ -35,7 +35,7 @@ import os
 import sys
 import traceback
 
-from .. import plot
+from .. import plot, session
 from .._record import jsonable
 from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
 from .._validation import (check_choice, check_fraction,
@@ -282,16 +282,11 @@ def _selection(rows, layers, exclude, sources, line):
     known = set(r.name for r in rows if r.analysis is not None
                 or r.status in ('nonfinite', 'unknown'))
     for option, names in (('layers', layers), ('exclude', exclude)):
-        missing = [n for n in names or () if n not in known]
-        if missing:
-            where = ('--%s' % option if sources[option] == 'command line'
-                     else 'NormSafeInit (line %s): %s' % (line, option))
-            raise CheckError(
-                '%s names %s, which %s not a constrained layer of this '
-                'model; constrained layers: %s'
-                % (where, ', '.join(missing),
-                   'is' if len(missing) == 1 else 'are',
-                   ', '.join(sorted(known)) or 'none'))
+        where = ('--%s' % option if sources[option] == 'command line'
+                 else 'NormSafeInit (line %s): %s' % (line, option))
+        message = session.unknown_names(where, names, known)
+        if message:
+            raise CheckError(message)
     return set(n for n in known if (layers is None or n in layers)
                and n not in (exclude or ()))
 
