@@ -10,7 +10,7 @@ monitor channels. ``enforce_constraints`` then finds nothing left to clip.
 
 This module imports neither pylearn2 nor Theano, so
 ``!obj:normsafe_init.NormSafeInit`` resolves in any environment; the Theano
-channels are built in :mod:`normsafe_init.channels` at setup time.
+channels are built in :mod:`normsafe_init.pylearn2.channels` at setup time.
 """
 from __future__ import absolute_import, division, print_function
 
