@@ -176,19 +176,5 @@ class NormSafeInit(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.metrics and logs is not None and self.weights:
-            logs.update(epoch_metrics(self.weights))
+            logs.update(session.metrics(self.weights))  # NaN once diverged
 
-
-def epoch_metrics(weights):
-    """:func:`normsafe_init.session.metrics` of each weight; a weight whose
-    values became non-finite (a diverged training) gets NaN instead of
-    stopping ``fit``."""
-    out = {}
-    for weight in weights:
-        try:
-            out.update(session.metrics([weight]))
-        except ValueError:
-            for constraint in weight.constraints:
-                for name in session.metric_names(weight, constraint):
-                    out[name] = float('nan')
-    return out
