@@ -37,14 +37,15 @@ __all__ = ['ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan', 'analyze',
            'plan_repair', 'rounding_margin']
 
 
-def rounding_margin(dtype):
+def rounding_margin(eps):
     """The relative margin under ``t`` that a planned norm keeps so that
-    the stored norm is still ``<= t`` after rounding to ``dtype``: each
-    entry is rounded (and multiplied) with a relative error of at most the
-    unit roundoff ``u = eps / 2`` twice, so a vector's norm grows by at most
-    ``(1 + u)**2 - 1 < 2.5 u``. It is ``3 eps / 2``: 1.8e-7 for float32,
-    1.5e-3 for float16, 1.2e-2 for bfloat16."""
-    return 1.5 * float(np.finfo(dtype).eps)
+    the stored norm is still ``<= t`` after rounding to a type of machine
+    epsilon ``eps``: each entry is multiplied and rounded with a relative
+    error of at most the unit roundoff ``u = eps / 2`` twice, so a vector's
+    norm grows by at most ``(1 + u)**2 - 1 < 2.5 u``. The margin is
+    ``3 u = 1.5 eps``: 1.8e-7 for float32, 1.5e-3 for float16, 1.2e-2 for
+    bfloat16."""
+    return 1.5 * float(eps)
 
 
 def _n_repr(n):

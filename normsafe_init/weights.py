@@ -22,8 +22,8 @@ import numpy as np
 from ._record import Record
 from .norms import vector_shape
 
-__all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'format_n',
-           'machine_eps']
+__all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'bad_limit',
+           'format_n', 'machine_eps']
 
 
 class Constraint(object):
@@ -67,6 +67,20 @@ class Constraint(object):
     def __repr__(self):
         return 'Constraint(%s=%g, axes=%r)' % (self.attr, self.limit,
                                                self.axes)
+
+
+def bad_limit(value, attr):
+    """Why ``value`` (of the option ``attr``) cannot be a max-norm limit
+    -- not a number, NaN, infinite, or not > 0 -- or None. A weight with
+    such a limit is reported as an :class:`UnknownWeight`, never changed
+    (``MaxNorm(0)`` would zero it, ``MaxNorm(inf)`` is no constraint)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return '%s=%r is not a number' % (attr, value)
+    if isinstance(value, bool) or not np.isfinite(number) or number <= 0:
+        return '%s=%r is not a positive finite number' % (attr, value)
+    return None
 
 
 def machine_eps(dtype):
