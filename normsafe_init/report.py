@@ -80,7 +80,7 @@ def init_text(weight):
                       weight.family.describe())
 
 
-def log_lines(weight, analysis, plan, verdict=None):
+def log_lines(weight, analysis, plan):
     """The log lines of one weight: one per constraint, then its repair."""
     lines = []
     for part, after in zip(analysis.parts, plan.after):
@@ -112,8 +112,6 @@ def log_lines(weight, analysis, plan, verdict=None):
         what += ', %d vector(s) lifted to the minimum norm' % plan.lifted
     if plan.reason:
         what += ' [%s]' % plan.reason
-    if verdict is not None and verdict.trained:
-        what += ' [judged trained: %s]' % verdict.evidence
     lines.append('normsafe_init: %s -> %s' % (weight.name, what))
     return lines
 

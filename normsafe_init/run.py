@@ -157,9 +157,8 @@ def _plan_all(weights, options, action, trained, previous):
         if verdict.trained and not options.force:
             act = 'report'
         plan = plan_repair(analysis, value, act, rng)
-        if verdict.trained and act == 'report' and plan.reason == \
-                'action report':
-            plan.reason = 'judged trained: left as it is'
+        if verdict.trained and act != action and not trained:
+            plan.reason = 'judged trained: %s' % verdict.evidence
         planned.append((weight, analysis, plan, verdict))
     return planned
 
@@ -252,7 +251,7 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
             if part.target_note:
                 log.warning('normsafe_init: %s: %s', weight.name,
                             part.target_note)
-        for line in log_lines(weight, analysis, plan, verdict):
+        for line in log_lines(weight, analysis, plan):
             log.info(line)
     for item in unknown:
         log.warning('normsafe_init: %s (%s) has %s but is left alone: %s',
