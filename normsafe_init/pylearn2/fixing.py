@@ -86,6 +86,8 @@ def _layer_mappings(text):
                 stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: pair[1].start_mark.index)
     return found
 
 

@@ -284,7 +284,9 @@ class CheckReport(object):
     def table(self):
         """The report as text: a header line, the core's table and its
         notes, then check's notes."""
-        return '\n'.join([self.header(), '%s' % self.audit] + self.notes())
+        # __str__ itself: str() fails under Python 2 for a non-ASCII name
+        return '\n'.join([self.header(), self.audit.__str__()]
+                         + self.notes())
 
     def panels(self):
         """One :class:`normsafe_init.plot.Panel` per constraint of every
