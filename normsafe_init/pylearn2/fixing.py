@@ -24,7 +24,7 @@ from .errors import CheckError, text_of, why
 from .layers import option_name
 from .templates import CONVERSION, placeholders, substitute
 
-__all__ = ['FixReport', 'plan_fix', 'unfixable_reason', 'same_file',
+__all__ = ['FixReport', 'plan_fix', 'fix_value', 'same_file',
            'format_value', 'replace_values']
 
 #: An anchor or tag before a scalar (``&ir !!float 0.25``).
@@ -204,6 +204,19 @@ def unfixable_reason(weight, analysis):
     return None
 
 
+def fix_value(weight, analysis):
+    """``(option, value)`` that ``--fix`` writes for a breaking layer (the
+    recommended value, or the draw's own cap when smaller; the option as
+    the layer's YAML names it), or ``(None, why not)``."""
+    reason = unfixable_reason(weight, analysis)
+    if reason:
+        return None, reason
+    rec = analysis.recommended
+    cap = _realized_cap(weight, analysis)
+    return (option_name(weight.spec, rec.param_name),
+            min(rec.value, cap) if cap is not None else rec.value)
+
+
 def _define_advice(results, defines):
     """For values written as templates: which -D to change."""
     by_name = {}
@@ -302,14 +315,11 @@ def plan_fix(raw, report, defines, path, out_path, recheck):
     for weight, analysis in report.analysed:
         if not analysis.breaks:
             continue
-        reason = unfixable_reason(weight, analysis)
-        if reason:
-            problems.append({'layer': weight.name, 'reason': reason})
-            continue
-        rec = analysis.recommended
-        cap = _realized_cap(weight, analysis)
-        edits.append((weight.name, option_name(weight.spec, rec.param_name),
-                      min(rec.value, cap) if cap is not None else rec.value))
+        key, value = fix_value(weight, analysis)
+        if key is None:
+            problems.append({'layer': weight.name, 'reason': value})
+        else:
+            edits.append((weight.name, key, value))
     fixed, results = replace_values(raw, edits)
     text, _ = substitute(fixed, defines, out_path)
     try:

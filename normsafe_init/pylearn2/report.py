@@ -23,10 +23,10 @@ from ..options import Options
 from ..report import init_text
 from ..weights import ConstrainedWeight
 from .errors import CheckError, text_of
-from .fixing import format_value, unfixable_reason
+from .fixing import fix_value, format_value
 from .layers import (UnknownLayer, constraints_of, declared_family,
-                     find_constrained, natural_vectors, option_name, spec_of,
-                     walk_layers, weight_variable)
+                     find_constrained, natural_vectors, spec_of, walk_layers,
+                     weight_variable)
 
 __all__ = ['CheckReport', 'ExpectedWeight']
 
@@ -251,14 +251,10 @@ class CheckReport(object):
                                                    weight.class_name, note))
             if not analysis.breaks:
                 continue
-            reason = unfixable_reason(weight, analysis)
-            if reason:
-                lines.append('note %s: %s' % (weight.name, reason))
-            else:
-                rec = analysis.recommended
-                lines.append('fix %s: %s=%s' % (
-                    weight.name, option_name(weight.spec, rec.param_name),
-                    format_value(rec.value)))
+            key, value = fix_value(weight, analysis)
+            lines.append('note %s: %s' % (weight.name, value) if key is None
+                         else 'fix %s: %s=%s' % (weight.name, key,
+                                                 format_value(value)))
         loaded = self.loaded
         if loaded.dropped:
             lines.append('note: biases not computed (their argument needs '
