@@ -169,7 +169,8 @@ class AuditReport(object):
         self.analyses = [tuple(item) + (None,) * (3 - len(item))
                          for item in analyses]
         self.unknown = list(unknown)
-        self.extra = [tuple(row) + (False,) * (5 - len(row)) for row in extra]
+        self.extra = [tuple(row) + (False,) * (5 - len(row))
+                      for row in extra]
         self.breaking = ([w.name for w, a, _ in self.analyses if a.breaks]
                          + [row[0] for row in self.extra if row[4]])
         self.trained = [w.name for w, _, v in self.analyses

@@ -138,6 +138,28 @@ def test_plot_panels_without_pylearn2(tmp_path):
     assert os.listdir(str(tmp_path)) == ['p.png']
 
 
+def test_audit_table_rows_of_law_only_and_failing_extras():
+    """The core's table as check uses it (no pylearn2): a weight analysed
+    from its law alone is ``expected:*``; an extra row that fails (a
+    non-finite weight) counts as a breaking constrained weight."""
+    from normsafe_init.distributions import Uniform
+    from normsafe_init.options import Options
+    from normsafe_init.report import AuditReport
+    from normsafe_init.weights import Constraint, ConstrainedWeight
+    weight = ConstrainedWeight('c0', [Constraint('max_kernel_norm', 'kernel',
+                                                 (0, 1, 2), 0.9)],
+                               (8, 3, 3, 32), 'float32', family=Uniform(0.2))
+    report = AuditReport(Options(), [(weight, analyze(weight, None, 0.5))],
+                         extra=[('h0', '20x10', 'NON-FINITE', 'NaN', True),
+                                ('y', '10x3', 'unconstrained', '')])
+    rows = dict((row[0], row) for row in report.rows())
+    assert rows['c0'][4:] == ['-', '-', 'expected:BREAKS']
+    assert rows['h0'][-1] == 'NON-FINITE' and rows['y'][-1] == 'unconstrained'
+    assert report.breaking == ['c0', 'h0']
+    assert str(report).splitlines()[-1] == (
+        '2 of 2 constrained weight(s) break fraction 0.5: c0, h0')
+
+
 # ===========================================================================
 # templates and arguments (no pylearn2 needed)
 # ===========================================================================
