@@ -1,29 +1,17 @@
 """``normsafe-init check EXP.yaml``: inspect a training YAML before training.
 
 Only the model is built (:mod:`.loading`: no dataset, no training
-algorithm, no Theano function, no ``!pkl:`` the model does not need), with
-the MLP's fixed seed, so the norms shown are those the training run starts
-from (before pylearn2 silently clips them onto the limits in
-``Train.setup``). One row per constraint of every layer (:mod:`.report`);
-the fraction, confidence, mode, layers and exclude of a
-``!obj:normsafe_init.NormSafeInit`` in the YAML are used unless the command
-line gives them.
-
-Options: ``--fraction``, ``--confidence``, ``--mode``, ``--layers``,
-``--exclude``, ``--model DOTTED.PATH`` (which object is the model),
-``--json``, ``-D name=value`` (:mod:`.templates`), ``--fix OUT.yaml``
-(:mod:`.fixing`; the input itself only with ``--in-place``), ``--plot
-OUT.png`` (needs matplotlib), ``--debug``.
-
-Everything is computed and formatted before anything is written; the
-report is printed as UTF-8 where the stream cannot encode it.
-
-Exit codes: 0 every layer is within its fraction, 1 some layer breaks it
-(or has non-finite initial weights), 2 usage errors, unreadable or invalid
-YAML, a model whose weights come from a missing file, pylearn2 not
-importable.
-
-This module imports pylearn2 only when a command runs.
+algorithm, no Theano function), with the MLP's fixed seed, so the norms
+shown are those the training run starts from (before pylearn2 silently
+clips them onto the limits in ``Train.setup``). One
+:class:`normsafe_init.options.Options`: the command line, then the
+``!obj:normsafe_init.NormSafeInit`` written in the YAML, then the
+defaults; the report is the core's audit table (:mod:`.report`); ``--fix``
+is :mod:`.fixing`, ``-D`` :mod:`.templates`. Everything is computed before
+anything is written. Exit codes: 0 every layer within its fraction, 1 one
+breaks it (or is non-finite), 2 usage errors, unreadable or invalid YAML,
+a missing file the model needs, pylearn2 not importable. pylearn2 is
+imported only when a command runs.
 
 >>> parse_defines(['istdev=0.01'])
 {'istdev': '0.01'}
@@ -60,14 +48,12 @@ def add_parser(commands):
     sub-parsers)."""
     p = commands.add_parser(
         'check', help='inspect a training YAML before training (pylearn2)',
-        description='Build only the model of a pylearn2 training YAML (no '
-                    'dataset, no training algorithm, no Theano compile) and '
-                    'report, for every layer, its initial vector norms '
-                    'against FRACTION x its max-norm limit, what the '
-                    'declared init predicts and the safe irange / istdev / '
-                    'sparse_stdev. Exit 0: every layer is within FRACTION; '
-                    '1: some layer breaks it; 2: usage error, unreadable '
-                    'YAML or missing file.')
+        description='Build only the model of a pylearn2 training YAML and '
+                    'report its initial vector norms against FRACTION x '
+                    'each max-norm limit, with the safe irange / istdev / '
+                    'sparse_stdev. Exit 0: every layer within FRACTION; 1: '
+                    'some layer breaks it; 2: usage error, unreadable YAML '
+                    'or missing file.')
     p.add_argument('yaml', metavar='EXP.yaml', help='the training YAML')
     p.add_argument('--fraction', type=float, metavar='F',
                    help='target t = F x limit, F in (0, 1] (default: the '
@@ -93,8 +79,7 @@ def add_parser(commands):
                    help='print one JSON object instead of the table')
     p.add_argument('--fix', metavar='OUT.yaml',
                    help='write a copy of the YAML whose offending init '
-                        'values are replaced by the recommended ones (the '
-                        'rest of the text is kept byte for byte)')
+                        'values are replaced (the rest kept byte for byte)')
     p.add_argument('--in-place', action='store_true',
                    help='allow --fix OUT.yaml to be the input file itself')
     p.add_argument('--plot', metavar='OUT.png',
