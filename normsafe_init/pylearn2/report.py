@@ -72,6 +72,7 @@ def _plain(path, layer):
     family = declared_family(layer)[0]
     entry = {'name': name, 'path': path, 'class': type(layer).__name__,
              'shape': None, 'status': 'unconstrained', 'expected': False,
+             'notes': [],
              'init': family.to_dict() if family is not None else None}
     note = 'no max-norm constraint'
     try:
@@ -94,9 +95,8 @@ def _plain(path, layer):
     entry['norms'] = dict(summary.as_dict(), kind=kind)
     entry['n'], entry['m'] = vector_shape(value.shape, axes)
     return entry, '%s; %s norms min/mean/max %.4g/%.4g/%.4g' % (
-        init_text(ConstrainedWeight(name, [], value.shape, value.dtype,
-                                    family=family)),
-        kind, summary.min, summary.mean, summary.max)
+        'declared ' + family.describe() if family is not None else
+        'init unknown', kind, summary.min, summary.mean, summary.max)
 
 
 class CheckReport(object):
@@ -174,7 +174,7 @@ class CheckReport(object):
             entries.setdefault(item.path, {
                 'name': item.name, 'path': item.path,
                 'class': item.class_name, 'status': 'unknown',
-                'expected': False, 'reason': item.reason,
+                'expected': False, 'reason': item.reason, 'notes': [],
                 'constraints': item.attrs, 'shape': None,
                 'init': family.to_dict() if family is not None else None})
         self.audit = run.audit(finite, options.replace(layers=None,
