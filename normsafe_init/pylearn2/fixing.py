@@ -54,9 +54,11 @@ def format_value(value, digits=6):
 
 def same_file(a, b):
     """Whether paths ``a`` and ``b`` name the same file."""
-    if os.path.exists(a) and os.path.exists(b):
+    try:
         return os.path.samefile(a, b)
-    return os.path.realpath(a) == os.path.realpath(b)
+    except (AttributeError, OSError):  # a missing path; Windows Python 2
+        return os.path.normcase(os.path.realpath(a)) == \
+            os.path.normcase(os.path.realpath(b))
 
 
 def _layer_mappings(text):
