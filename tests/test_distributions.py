@@ -1,8 +1,9 @@
-"""Tests of normsafe_init.distributions: the law of a vector's norm for each
+"""Tests of normsafe_init.laws.families: the law of a vector's norm for each
 init family against the computed test vectors of docs/anchors-and-math.md
-sections 5.1-5.6, the truncated normal's law and options, and
-family_from_params. (Generic properties of every family: test_family.py;
-draws: test_draw.py; the law of S for bounded entries: test_sumlaw.py.)
+sections 5.1-5.6, and the truncated normal's law and options. (Generic
+properties of every family: test_family.py; draws: test_draw.py; the
+saddlepoint law of S for bounded entries against the exact oracle:
+test_saddlepoint.py.)
 """
 from __future__ import absolute_import, division, print_function
 
@@ -12,8 +13,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
-                                         Uniform, Zero, family_from_params)
+from normsafe_init.laws import Gaussian, Sparse, TruncNormal, Uniform
 from helpers import assert_raises_msg, close_to_digits
 
 
@@ -386,56 +386,3 @@ def test_truncnormal_variance_scaling_stddev():
     g = Gaussian(math.sqrt(scale / fan))
     u = Uniform(math.sqrt(3 * scale / fan))
     assert u.isf(1e-6, fan) < t.isf(1e-6, fan) < g.isf(1e-6, fan)
-
-
-# -- family_from_params -------------------------------------------------------
-
-@pytest.mark.parametrize('kwargs, expected', [
-    ({'irange': 0.05}, Uniform(0.05)),
-    ({'irange': 0.05, 'include_prob': 0.5}, Uniform(0.05, include_prob=0.5)),
-    ({'istdev': 0.01}, Gaussian(0.01)),
-    ({'istdev': 1}, Gaussian(1.0)),
-    ({'sparse_init': 15}, Sparse(15, 1.0)),
-    ({'sparse_init': 15, 'sparse_stdev': 0.1}, Sparse(15, 0.1)),
-    ({'sparse_init': 15.0, 'sparse_stdev': 0.1}, Sparse(15, 0.1)),
-    ({'irange': 0}, Zero()),
-    ({'irange': 0.0, 'include_prob': 0.5}, Zero()),
-    ({'istdev': 0}, Zero()),
-    ({'sparse_init': 0}, Zero()),
-    ({'sparse_init': 15, 'sparse_stdev': 0}, Zero()),
-])
-def test_family_from_params(kwargs, expected):
-    family = family_from_params(**kwargs)
-    assert type(family) is type(expected)
-    assert family == expected
-
-
-@pytest.mark.parametrize('kwargs, exc_type, message', [
-    ({}, ValueError,
-     'exactly one of irange, istdev, sparse_init must be set; got none'),
-    ({'sparse_stdev': 0.1}, ValueError,
-     'exactly one of irange, istdev, sparse_init must be set; got none'),
-    ({'irange': 0.05, 'istdev': 0.01}, ValueError,
-     'exactly one of irange, istdev, sparse_init must be set; got irange, '
-     'istdev'),
-    ({'istdev': 0.01, 'sparse_init': 15}, ValueError,
-     'exactly one of irange, istdev, sparse_init must be set; got istdev, '
-     'sparse_init'),
-    ({'irange': 0, 'istdev': 0, 'sparse_init': 0}, ValueError,
-     'exactly one of irange, istdev, sparse_init must be set; got irange, '
-     'istdev, sparse_init'),
-    ({'irange': -0.05}, ValueError, 'irange must be >= 0; got -0.05'),
-    ({'istdev': float('inf')}, ValueError, 'istdev must be finite; got inf'),
-    ({'istdev': 'abc'}, TypeError,
-     "istdev must be a real number; got 'abc' (type str)"),
-    ({'sparse_init': -1}, ValueError,
-     'sparse_init must be an integer >= 0; got -1'),
-    ({'sparse_init': 2.5}, ValueError,
-     'sparse_init must be an integer >= 0; got 2.5'),
-    ({'sparse_init': 3, 'sparse_stdev': -1.0}, ValueError,
-     'sparse_stdev must be >= 0; got -1.0'),
-    ({'irange': 0.05, 'include_prob': 0}, ValueError,
-     'include_prob must be in (0, 1]; got 0.0'),
-])
-def test_family_from_params_errors(kwargs, exc_type, message):
-    assert_raises_msg(exc_type, message, family_from_params, **kwargs)

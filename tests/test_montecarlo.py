@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
 from normsafe_init.montecarlo import MonteCarloResult, monte_carlo
 from normsafe_init.solver import solve

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from normsafe_init import session
-from normsafe_init.distributions import Gaussian, Uniform
+from normsafe_init.laws import Gaussian, Uniform
 from normsafe_init.norms import vector_norms
 from normsafe_init.weights import (Constraint, ConstrainedWeight,
                                    UnknownWeight, format_n)

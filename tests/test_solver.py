@@ -10,7 +10,7 @@ import pytest
 
 from normsafe_init.defaults import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION,
                                     DEFAULT_MODE)
-from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
 from normsafe_init.solver import MODES, SafeScale, assess, solve
 from helpers import assert_raises_msg, close_to_digits
@@ -362,7 +362,7 @@ def test_solve_when_an_all_zero_layer_is_likely_enough(include_prob, n, m,
 
 def test_solve_bad_family_and_sizes():
     assert_raises_msg(TypeError, 'family must be a '
-                                 'normsafe_init.distributions family '
+                                 'normsafe_init.laws family '
                                  "(Uniform, Gaussian, Sparse, TruncNormal, "
                                  "Zero); got 'gaussian'",
                       solve, 'gaussian', 784, 100, limit=1.0)
@@ -386,7 +386,7 @@ def test_assess_errors():
                       assess, Gaussian(0.01), 784, 100, limit=1.0,
                       confidence=1.0)
     assert_raises_msg(TypeError, 'family must be a '
-                                 'normsafe_init.distributions family '
+                                 'normsafe_init.laws family '
                                  '(Uniform, Gaussian, Sparse, TruncNormal, '
                                  'Zero); got None',
                       assess, None, 784, 100)

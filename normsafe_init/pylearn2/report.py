@@ -37,7 +37,7 @@ def init_text(family, spec=None):
     ``spec`` names it: ``sparse_istdev`` for the DBM ``Softmax``, none for
     the MLP ``Softmax``), ``'zero'``; ``'?'`` if unknown.
 
-    >>> from normsafe_init.distributions import Uniform
+    >>> from normsafe_init.laws import Uniform
     >>> init_text(Uniform(0.2, include_prob=0.5))
     'irange=0.2,include_prob=0.5'
     """
