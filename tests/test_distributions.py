@@ -14,7 +14,13 @@ import pytest
 from scipy import special, stats
 
 from normsafe_init.laws import Gaussian, Sparse, TruncNormal, Uniform
+from normsafe_init.laws.saddlepoint import margin
 from helpers import assert_raises_msg, close_to_digits
+
+
+def law_margin(n):
+    """How much the law of ``n`` bounded entries scales the norm up."""
+    return margin(n) if n > 5 else 1e-9
 
 
 # -- Gaussian: docs 5.1 and 5.6 -----------------------------------------------
@@ -176,14 +182,21 @@ def test_uniform_r1_table(n, mean, median, q99, q1e5):
     # for n >= 784 its grid bias is ~2e-6 (n = 784) and ~9e-6 (n = 4096)
     # relative (docs 5.2, "Cornish-Fisher ... ~9e-6 (grid)"; the exact
     # means below confirm it), so allow 1.2e-5 relative there.
+    # The quantiles are the saddlepoint law's, scaled up by its margin
+    # (normsafe_init.laws.saddlepoint; exact for n <= 5): allow it, above.
     def grid(expected):
         return 1.2e-5 * float(expected) if n >= 784 else 0.0
+
+    def safe(got, expected):
+        return close_to_digits(got / (1 + law_margin(n)), expected,
+                               grid(expected)) and got >= float(expected) - \
+            10.0 ** -len(expected.split('.')[1]) - grid(expected)
     assert close_to_digits(u.mean(n), mean, grid(mean))
-    assert close_to_digits(u.ppf(0.5, n), median, grid(median))
-    assert close_to_digits(u.ppf(0.99, n), q99, grid(q99))
-    assert close_to_digits(u.isf(0.01, n), q99, grid(q99))
+    assert safe(u.ppf(0.5, n), median)
+    assert safe(u.ppf(0.99, n), q99)
+    assert safe(u.isf(0.01, n), q99)
     if q1e5 is not None:
-        assert close_to_digits(u.isf(1e-5, n), q1e5, grid(q1e5))
+        assert safe(u.isf(1e-5, n), q1e5)
 
 
 def test_uniform_exact_median_n2_and_mean_series():
@@ -215,9 +228,13 @@ def test_uniform_tail_vectors(n, x_root, q):
     """Docs 5.2: the exact tail at these thresholds is 0.01 / 1e-5."""
     u = Uniform(1.0)
     # x_root is printed to 5 decimals: q lies between the tails at its ends
+    # (of the law without its safe margin, which moves the norm up)
     x = float(x_root)
-    assert float(u.sf(x + 5e-6, n)) <= q <= float(u.sf(x - 5e-6, n))
-    assert close_to_digits(u.isf(q, n), x_root)
+    scale = 1 + law_margin(n)
+    assert float(u.sf(scale * (x + 5e-6), n)) <= q <= float(
+        u.sf(scale * (x - 5e-6), n))
+    assert close_to_digits(u.isf(q, n) / scale, x_root)
+    assert u.isf(q, n) >= x - 5e-6
 
 
 def test_uniform_small_n_closed_forms():
@@ -225,19 +242,19 @@ def test_uniform_small_n_closed_forms():
     u = Uniform(r)
     # n = 1: P(|w| <= t) = t / r
     for t in (0.0, 0.1, 0.35, 0.69):
-        assert float(u.cdf(t, 1)) == pytest.approx(t / r, rel=1e-9, abs=1e-15)
+        assert float(u.cdf(t, 1)) == pytest.approx(t / r, rel=3e-9, abs=1e-15)
     assert float(u.cdf(r, 1)) == pytest.approx(1.0, rel=1e-12)
     assert float(u.cdf(2 * r, 1)) == 1.0
     # n = 2: P = pi t^2 / (4 r^2) for t <= r ...
     for t in (0.1, 0.5, 0.7):
         assert float(u.cdf(t, 2)) == pytest.approx(
-            math.pi * t ** 2 / (4 * r ** 2), rel=1e-9)
+            math.pi * t ** 2 / (4 * r ** 2), rel=1e-8)
     # ... and the arcsine form for r < t < r sqrt(2)
     for t in (0.8, 0.9, 0.95):
         a = math.sqrt(t ** 2 - r ** 2)
         exact = (r * a + t ** 2 / 2 * (math.asin(r / t) - math.asin(a / t))) \
             / r ** 2
-        assert float(u.cdf(t, 2)) == pytest.approx(exact, rel=1e-9)
+        assert float(u.cdf(t, 2)) == pytest.approx(exact, rel=1e-8)
     assert close_to_digits(float(Uniform(1.0).cdf(1.2, 2)), '0.950911')
     # the hard bound r sqrt(n): beyond it nothing
     assert float(u.sf(r * math.sqrt(2), 2)) == pytest.approx(0.0, abs=1e-12)
@@ -337,9 +354,12 @@ def test_truncnormal_one_entry_against_scipy():
     t = TruncNormal(s)
     for x in (0.0, 0.01, 0.2, 0.45, 0.59):
         expected = TN.cdf(x / s) - TN.cdf(-x / s)
-        assert float(t.cdf(x, 1)) == pytest.approx(expected, rel=1e-12,
+        assert float(t.cdf(x, 1)) == pytest.approx(expected, rel=3e-9,
                                                    abs=1e-300)
-        assert float(t.sf(x, 1)) == pytest.approx(1 - expected, rel=1e-9)
+        # (the norm is rounded up by 1e-9: near the bound 2 s, where
+        # P(|w| > x) ~ 2s - x, that is 1e-7 of the tail)
+        assert float(t.sf(x, 1)) == pytest.approx(1 - expected, rel=1e-7)
+        assert float(t.sf(x, 1)) >= 1 - expected
     assert float(t.sf(2 * s, 1)) == 0.0 and float(t.cdf(2 * s, 1)) == 1.0
     abs_z = stats.truncnorm(0, 2)           # |Z|
     assert t.mean(1) == pytest.approx(s * abs_z.mean(), rel=1e-12)
@@ -351,13 +371,15 @@ def test_truncnormal_one_entry_against_scipy():
 @pytest.mark.parametrize('n', [2, 3, 10, 30])
 def test_truncnormal_chi2_below_two_stddev(n):
     """For ||w|| <= 2 s the ball lies inside the cube [-2s, 2s]^n:
-    P(||w|| <= t) = chi2.cdf(t^2 / s^2, n) / erf(sqrt 2)^n exactly."""
+    P(||w|| <= t) = chi2.cdf(t^2 / s^2, n) / erf(sqrt 2)^n exactly (for
+    n > 5 the saddlepoint law's lower tail, to 5e-3: within ~1e-3 relative
+    in the norm, as the lower tail falls like t^n)."""
     s = 0.05
     for t in (0.02, 0.05, 0.09, 0.0999):
         expected = stats.chi2.cdf((t / s) ** 2, n) / special.erf(
             math.sqrt(2)) ** n
-        assert float(TruncNormal(s).cdf(t, n)) == pytest.approx(
-            expected, rel=1e-4)
+        got = float(TruncNormal(s).cdf(t, n))
+        assert got == pytest.approx(expected, rel=1e-8 if n <= 5 else 5e-3)
 
 
 def test_truncnormal_moments():

@@ -211,8 +211,8 @@ def test_truncnormal_draw_redraws_from_the_given_generator():
 def test_draw_block_wise(monkeypatch, family):
     """Element-wise families draw at most DRAW_BLOCK entries at a time
     (whole rows), so memory stays bounded; the result is reproducible."""
-    from normsafe_init.laws import family
-    monkeypatch.setattr(family, 'DRAW_BLOCK', 60)
+    from normsafe_init.laws import family as family_module
+    monkeypatch.setattr(family_module, 'DRAW_BLOCK', 60)
     shape = (50, 7, 3)
     sizes = []
     original = family._draw_unit
