@@ -94,15 +94,20 @@ def test_quantiles_never_below_the_oracle(kind, p, n):
 @pytest.mark.parametrize('kind, p', CASES)
 @pytest.mark.parametrize('n', [3, 9, 40])
 def test_tails_on_the_safe_side(kind, p, n):
-    """``P(S > x)`` at least the oracle's, ``P(S <= x)`` at most, and the
-    two add up to 1 (less the atom's share: none is lost)."""
+    """Above the median (where a norm bound is decided) ``P(S > x)`` is at
+    least the oracle's and ``P(S <= x)`` at most; below it, within 1e-2
+    (the lower tail, which falls like ``x^(n/2)``, is not covered by the
+    margin: nothing is decided there). The two add up to 1."""
     law, exact = sum_law(ENTRIES[kind][0], n, p), oracle_law(
         ENTRIES[kind][1], n, p)
-    xs = np.linspace(0.02, 0.98, 13) * law.top
+    xs = np.linspace(0.02, 0.98, 25) * law.top
     sf, cdf = law.sf(xs), law.cdf(xs)
     sf0, cdf0 = exact.sf(xs), exact.cdf(xs)
-    assert np.all(sf >= sf0 * (1 - 1e-8) - 1e-300)
-    assert np.all(cdf <= cdf0 * (1 + 1e-8) + 1e-300)
+    upper = sf0 <= 0.5
+    assert upper.sum() >= 10
+    assert np.all(sf[upper] >= sf0[upper] * (1 - 1e-8))
+    assert np.all(cdf[upper] <= cdf0[upper] * (1 + 1e-8))
+    np.testing.assert_allclose(cdf[~upper], cdf0[~upper], rtol=1e-2)
     np.testing.assert_allclose(sf + cdf, 1.0, rtol=0, atol=1e-6)
     assert np.all(np.diff(sf) <= 0) and np.all(np.diff(cdf) >= 0)
 
@@ -112,12 +117,12 @@ def test_tails_on_the_safe_side(kind, p, n):
 def test_norm_moments_against_the_oracle(kind, p, n):
     law, exact = sum_law(ENTRIES[kind][0], n, p), oracle_law(
         ENTRIES[kind][1], n, p)
-    scale = math.sqrt(law.scale2)
-    mean, sd = law.norm_moments()
+    mean, sd = law.norm_moments()      # exact: no margin
     mean0, sd0 = exact.norm_moments()
-    assert mean / scale == pytest.approx(mean0, rel=1e-10)
-    assert sd / scale == pytest.approx(sd0, rel=1e-7)
-    assert 1.0 <= scale <= 1.0 + max(margin(n * p), 1e-9) + 1e-15
+    assert mean == pytest.approx(mean0, rel=1e-10)
+    assert sd == pytest.approx(sd0, rel=1e-7)
+    scale = math.sqrt(law.scale2)
+    assert 1.0 < scale <= 1.0 + max(margin(n * p), 1e-9) + 1e-15
 
 
 def test_exact_for_a_few_entries():
@@ -125,12 +130,13 @@ def test_exact_for_a_few_entries():
     quadrature): the uniform's n = 2 arcsine law and ball, to 1e-12."""
     law = sum_law(UNIFORM_ENTRY, 2, 1.0)
     assert not law.direct and EXACT_MAX == 5
-    for x in (0.3, 0.9):
-        assert law.cdf(x) == pytest.approx(math.pi * x / 4, rel=1e-9)
+    for x in (0.3, 0.9):       # less the 1e-9 rounding of the norm
+        assert law.cdf(x) == pytest.approx(math.pi * x / 4, rel=3e-9)
+        assert law.cdf(x) <= math.pi * x / 4
     x = 1.44
     a = math.sqrt(x - 1.0)
     cdf = a + x / 2 * (math.asin(1 / math.sqrt(x)) - math.asin(a / math.sqrt(x)))
-    assert law.cdf(x) == pytest.approx(cdf, rel=1e-9)
+    assert law.cdf(x) == pytest.approx(cdf, rel=1e-8)
     assert law.cdf(x) <= cdf      # the 1e-9 rounding is on the safe side
     five = sum_law(UNIFORM_ENTRY, 5, 1.0)
     ball = (math.pi * 0.5 / 4) ** 2.5 / math.gamma(3.5)
