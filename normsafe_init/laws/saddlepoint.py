@@ -395,9 +395,8 @@ class SumLaw(object):
         return self._quantile(level, False)
 
     def _quantile(self, level, upper):
-        """Regula falsi (Illinois) on the log of the smaller tail, in the
-        log of the distance to the nearer end; the end returned is on the
-        side where the condition holds."""
+        """Regula falsi (Illinois) on the log of the smaller tail; the end
+        of the bracket returned is on the side where the condition holds."""
         below = 1.0 - level if upper else level
         if below <= self.atom:
             return 0.0
@@ -412,32 +411,43 @@ class SumLaw(object):
             if tail <= 0.0:
                 return 1e300 if use_sf else -1e300
             return goal - math.log(tail) if use_sf else math.log(tail) - goal
-        guess = self.mean + math.sqrt(self.var) * float(special.ndtri(below))
+        sd = math.sqrt(self.var)
+        guess = self.mean + sd * float(special.ndtri(below))
         lo = hi = min(max(guess, 1e-3 * self.mean), top * (1 - 1e-3))
         f_lo = f_hi = phi(lo)
-        while f_lo >= 0 and lo > 1e-300:
+        step = 0.5 * sd
+        while f_lo >= 0 and lo > 1e-300:        # walk down, doubling
             hi, f_hi = lo, f_lo
-            lo = lo / 4.0
-            f_lo = phi(lo)
-        while f_hi < 0:
+            lo = lo - step if lo - step > 0 else 0.25 * lo
+            f_lo, step = phi(lo), 2 * step
+        while f_hi < 0:                         # walk up, doubling
             lo, f_lo = hi, f_hi
-            hi = top - (top - hi) / 4.0 if top - hi > 1e-12 * top else top
-            f_hi = phi(hi) if hi < top else 1e300
+            hi = hi + step if hi + step < top else 0.5 * (hi + top)
+            if top - hi <= 1e-12 * top:
+                hi, f_hi = top, 1e300
+                break
+            f_hi, step = phi(hi), 2 * step
         if f_lo >= 0:
             return lo
-        for _ in range(200):
+        side = 0
+        for _ in range(200):                    # Illinois
             if hi - lo <= 1e-12 * hi:
                 break
             f_a, f_b = max(f_lo, -1e3), min(f_hi, 1e3)
             mid = lo + (hi - lo) * (-f_a) / (f_b - f_a)
-            mid = min(max(mid, lo + 0.01 * (hi - lo)), hi - 0.01 * (hi - lo))
+            if not lo < mid < hi:
+                mid = 0.5 * (lo + hi)
             f_mid = phi(mid)
             if f_mid >= 0:
                 hi, f_hi = mid, f_mid
-                f_lo *= 0.5 if f_lo > -1e3 else 1.0
+                if side == 1:
+                    f_lo *= 0.5
+                side = 1
             else:
                 lo, f_lo = mid, f_mid
-                f_hi *= 0.5 if f_hi < 1e3 else 1.0
+                if side == -1:
+                    f_hi *= 0.5
+                side = -1
         return hi
 
     # -- moments of the norm -------------------------------------------------
