@@ -20,7 +20,7 @@ from helpers import assert_raises_msg, close_to_digits
 
 def law_margin(n):
     """How much the law of ``n`` bounded entries scales the norm up."""
-    return margin(n) if n > 5 else 1e-9
+    return margin(n) if n > 5 else 1e-8
 
 
 # -- Gaussian: docs 5.1 and 5.6 -----------------------------------------------
@@ -202,9 +202,9 @@ def test_uniform_r1_table(n, mean, median, q99, q1e5):
 def test_uniform_exact_median_n2_and_mean_series():
     # n = 2: P(||w|| <= t) = pi t^2 / 4 for t <= 1, so the median is
     # sqrt(2 / pi) exactly
-    # (quantiles are rounded up, by ~1e-9 relative at most)
+    # (quantiles are rounded up, by 1e-8 relative (the norm) at most)
     median = Uniform(1.0).ppf(0.5, 2)
-    assert 0 <= median / math.sqrt(2 / math.pi) - 1 < 1e-8
+    assert 0 <= median / math.sqrt(2 / math.pi) - 1 <= 1.1e-8
     # large n: the 2nd-order delta series r sqrt(n/3) (1 - 1/(10n) -
     # 0.046429/n^2) has error O(n^-3) (docs 5.2)
     for n in (784, 4096):
@@ -242,19 +242,19 @@ def test_uniform_small_n_closed_forms():
     u = Uniform(r)
     # n = 1: P(|w| <= t) = t / r
     for t in (0.0, 0.1, 0.35, 0.69):
-        assert float(u.cdf(t, 1)) == pytest.approx(t / r, rel=3e-9, abs=1e-15)
+        assert float(u.cdf(t, 1)) == pytest.approx(t / r, rel=3e-8, abs=1e-15)
     assert float(u.cdf(r, 1)) == pytest.approx(1.0, rel=1e-12)
     assert float(u.cdf(2 * r, 1)) == 1.0
     # n = 2: P = pi t^2 / (4 r^2) for t <= r ...
     for t in (0.1, 0.5, 0.7):
         assert float(u.cdf(t, 2)) == pytest.approx(
-            math.pi * t ** 2 / (4 * r ** 2), rel=1e-8)
+            math.pi * t ** 2 / (4 * r ** 2), rel=5e-8)
     # ... and the arcsine form for r < t < r sqrt(2)
     for t in (0.8, 0.9, 0.95):
         a = math.sqrt(t ** 2 - r ** 2)
         exact = (r * a + t ** 2 / 2 * (math.asin(r / t) - math.asin(a / t))) \
             / r ** 2
-        assert float(u.cdf(t, 2)) == pytest.approx(exact, rel=1e-8)
+        assert float(u.cdf(t, 2)) == pytest.approx(exact, rel=1e-7)
     assert close_to_digits(float(Uniform(1.0).cdf(1.2, 2)), '0.950911')
     # the hard bound r sqrt(n): beyond it nothing
     assert float(u.sf(r * math.sqrt(2), 2)) == pytest.approx(0.0, abs=1e-12)
@@ -354,11 +354,11 @@ def test_truncnormal_one_entry_against_scipy():
     t = TruncNormal(s)
     for x in (0.0, 0.01, 0.2, 0.45, 0.59):
         expected = TN.cdf(x / s) - TN.cdf(-x / s)
-        assert float(t.cdf(x, 1)) == pytest.approx(expected, rel=3e-9,
+        assert float(t.cdf(x, 1)) == pytest.approx(expected, rel=3e-8,
                                                    abs=1e-300)
-        # (the norm is rounded up by 1e-9: near the bound 2 s, where
-        # P(|w| > x) ~ 2s - x, that is 1e-7 of the tail)
-        assert float(t.sf(x, 1)) == pytest.approx(1 - expected, rel=1e-7)
+        # (the norm is rounded up by 1e-8: near the bound 2 s, where
+        # P(|w| > x) ~ 2s - x, that is 1e-6 of the tail)
+        assert float(t.sf(x, 1)) == pytest.approx(1 - expected, rel=1e-6)
         assert float(t.sf(x, 1)) >= 1 - expected
     assert float(t.sf(2 * s, 1)) == 0.0 and float(t.cdf(2 * s, 1)) == 1.0
     abs_z = stats.truncnorm(0, 2)           # |Z|
@@ -379,7 +379,7 @@ def test_truncnormal_chi2_below_two_stddev(n):
         expected = stats.chi2.cdf((t / s) ** 2, n) / special.erf(
             math.sqrt(2)) ** n
         got = float(TruncNormal(s).cdf(t, n))
-        assert got == pytest.approx(expected, rel=1e-8 if n <= 5 else 5e-3)
+        assert got == pytest.approx(expected, rel=1e-7 if n <= 5 else 5e-3)
 
 
 def test_truncnormal_moments():

@@ -94,10 +94,10 @@ def test_quantiles_never_below_the_oracle(kind, p, n):
 @pytest.mark.parametrize('kind, p', CASES)
 @pytest.mark.parametrize('n', [3, 9, 40])
 def test_tails_on_the_safe_side(kind, p, n):
-    """Above the median (where a norm bound is decided) ``P(S > x)`` is at
-    least the oracle's and ``P(S <= x)`` at most; below it, within 1e-2
-    (the lower tail, which falls like ``x^(n/2)``, is not covered by the
-    margin: nothing is decided there). The two add up to 1."""
+    """``P(S > x)`` is at least the oracle's and ``P(S <= x)`` at most, in
+    both tails; the lower tail (which falls like ``x^(n/2)``, so that its
+    larger margin counts ``n / 2`` times) within 3e-2. The two add up to
+    1."""
     law, exact = sum_law(ENTRIES[kind][0], n, p), oracle_law(
         ENTRIES[kind][1], n, p)
     xs = np.linspace(0.02, 0.98, 25) * law.top
@@ -105,9 +105,9 @@ def test_tails_on_the_safe_side(kind, p, n):
     sf0, cdf0 = exact.sf(xs), exact.cdf(xs)
     upper = sf0 <= 0.5
     assert upper.sum() >= 10
-    assert np.all(sf[upper] >= sf0[upper] * (1 - 1e-8))
-    assert np.all(cdf[upper] <= cdf0[upper] * (1 + 1e-8))
-    np.testing.assert_allclose(cdf[~upper], cdf0[~upper], rtol=1e-2)
+    assert np.all(sf >= sf0 * (1 - 1e-8))
+    assert np.all(cdf <= cdf0 * (1 + 1e-8))
+    np.testing.assert_allclose(cdf[~upper], cdf0[~upper], rtol=3e-2)
     np.testing.assert_allclose(sf + cdf, 1.0, rtol=0, atol=1e-6)
     assert np.all(np.diff(sf) <= 0) and np.all(np.diff(cdf) >= 0)
 
@@ -122,7 +122,7 @@ def test_norm_moments_against_the_oracle(kind, p, n):
     assert mean == pytest.approx(mean0, rel=1e-10)
     assert sd == pytest.approx(sd0, rel=1e-7)
     scale = math.sqrt(law.scale2)
-    assert 1.0 < scale <= 1.0 + max(margin(n * p), 1e-9) + 1e-15
+    assert 1.0 < scale <= 1.0 + max(margin(n * p), 1e-8) + 1e-15
 
 
 def test_exact_for_a_few_entries():
@@ -130,17 +130,18 @@ def test_exact_for_a_few_entries():
     quadrature): the uniform's n = 2 arcsine law and ball, to 1e-12."""
     law = sum_law(UNIFORM_ENTRY, 2, 1.0)
     assert not law.direct and EXACT_MAX == 5
-    for x in (0.3, 0.9):       # less the 1e-9 rounding of the norm
-        assert law.cdf(x) == pytest.approx(math.pi * x / 4, rel=3e-9)
+    for x in (0.3, 0.9):       # less the 1e-8 rounding of the norm
+        assert law.cdf(x) == pytest.approx(math.pi * x / 4, rel=3e-8)
         assert law.cdf(x) <= math.pi * x / 4
     x = 1.44
     a = math.sqrt(x - 1.0)
     cdf = a + x / 2 * (math.asin(1 / math.sqrt(x)) - math.asin(a / math.sqrt(x)))
-    assert law.cdf(x) == pytest.approx(cdf, rel=1e-8)
-    assert law.cdf(x) <= cdf      # the 1e-9 rounding is on the safe side
+    assert law.cdf(x) == pytest.approx(cdf, rel=1e-7)
+    assert law.cdf(x) <= cdf      # the 1e-8 rounding is on the safe side
     five = sum_law(UNIFORM_ENTRY, 5, 1.0)
     ball = (math.pi * 0.5 / 4) ** 2.5 / math.gamma(3.5)
-    assert five.cdf(0.5) == pytest.approx(ball, rel=1e-8)
+    assert five.cdf(0.5) == pytest.approx(ball, rel=1e-7)
+    assert five.cdf(0.5) <= ball
 
 
 def test_which_law_and_margin():

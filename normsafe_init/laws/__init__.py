@@ -10,7 +10,10 @@ module                 holds
                        :class:`TruncNormal`, :class:`Zero`
 :mod:`.saddlepoint`    the law of a sum of ``n`` i.i.d. squared bounded
                        entries (saddlepoint approximation with a safe
-                       margin; exact for a few entries)
+                       margin)
+:mod:`.entries`        one squared bounded entry (its cumulant generating
+                       function), the exact law of a few, the moments of
+                       the norm
 =====================  ====================================================
 
 >>> from normsafe_init.laws import Gaussian
