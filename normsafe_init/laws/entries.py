@@ -7,7 +7,8 @@ Each entry is ``X B``: ``X`` has density ``~ exp(-lam u^2)`` on ``[-B, B]``
 generating function of one squared entry is::
 
     K(theta) = log(1 - p + p M(theta)),
-    M(theta) = E exp(theta Y) = int_0^B exp(a u^2) du / int_0^B exp(-lam u^2) du
+    M(theta) = E exp(theta Y)
+             = int_0^B exp(a u^2) du / int_0^B exp(-lam u^2) du
 
 (uniform: ``M = sqrt(pi) erfi(sqrt theta) / (2 sqrt theta)``; truncated
 normal: ``M = erf(sqrt(2 (1 - 2 theta))) / (sqrt(1 - 2 theta) erf(sqrt 2))``);
@@ -49,7 +50,7 @@ _EDGES = np.array([0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0,
                    64.0, 128.0])
 #: t in (0, 1) mapped by (1 - cos(pi t)) / 2, and its weights
 _COS_T = 0.5 * (1.0 - np.cos(0.5 * math.pi * (_GL24_X + 1.0)))
-_COS_W = 0.5 * _GL24_W * 0.5 * math.pi * np.sin(0.5 * math.pi * (_GL24_X + 1.0))
+_COS_W = 0.25 * math.pi * _GL24_W * np.sin(0.5 * math.pi * (_GL24_X + 1.0))
 
 def _panels(edges):
     lo, hi = edges[:-1], edges[1:]
@@ -189,7 +190,8 @@ def exact_tail(entry, j, x, upper):
             (np.where(x < 0, 1.0, 0.0) if upper else np.where(x < 0, 0.0, out))
     flat = x.ravel()
     if upper:
-        lo, hi = np.maximum(0.0, flat - (j - 2) * b), np.full(flat.shape, 2 * b)
+        lo = np.maximum(0.0, flat - (j - 2) * b)
+        hi = np.full(flat.shape, 2 * b)
     else:
         lo, hi = np.zeros(flat.shape), np.clip(flat, 0.0, 2 * b)
     hi = np.maximum(hi, lo)

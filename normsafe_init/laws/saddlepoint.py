@@ -23,11 +23,12 @@ the mean, where the lower tail's error falls only like ``nu^-2.3``, by
 ``1 + max(0.12 nu^-2.3, margin)``), so that its quantiles are never below
 the exact ones (``P(S > x)`` never below, ``P(S <= x)`` never above) while
 a solved scale stays within 1e-4 of the exact one for ``n >= 16`` (1e-3
-below). It is used when ``n p >= 16``, or ``p = 1`` and
-``n >= 6``; otherwise ``S`` is the binomial mixture over the number ``j`` of
-included entries of exact laws for ``j <= 5`` (closed forms and one or two
-nested quadratures) and the saddlepoint law of ``j`` entries (with
-its margin) for ``j > 5``: the approximation cannot be held to 1e-3 there.
+below). It is used when ``n p >= 16``, or ``p = 1`` and ``n >= 6``;
+otherwise ``S`` is the binomial mixture over the number ``j`` of included
+entries of exact laws for ``j <= 5`` (closed forms and one or two nested
+quadratures: the approximation cannot be held to 1e-3 there) and the
+saddlepoint laws of ``j > 5`` entries, each with its margin (a solved scale
+then within 6e-4 of the exact one).
 
 Example::
 
