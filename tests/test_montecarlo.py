@@ -247,7 +247,7 @@ def test_solved_scale_reaches_its_confidence(family, n, m):
     """At the solved scale P(all m norms <= t) = 0.9 (and the mean norm) as
     estimated by sampling, within 5 standard errors."""
     result = solve(family, n, m, limit=2.0, fraction=0.5, confidence=0.9)
-    reps = 3000 if FULL_SWEEPS or n * m < 10 ** 4 else 600
+    reps = 3000 if FULL_SWEEPS or n * m < 10 ** 4 else 400
     mc = monte_carlo(result.family, n, m, target=result.target, reps=reps,
                      seed=n + m)
     assert abs(mc.prob_all_below - 0.9) <= 5 * mc.prob_all_below_se
