@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __version__ = '0.1.0'
 
-from .distributions import Gaussian, Sparse, TruncNormal, Uniform, Zero  # noqa: E402
+from .laws import Gaussian, Sparse, TruncNormal, Uniform, Zero  # noqa: E402
 from .pylearn2.extension import NormSafeInit  # noqa: E402
 from .norms import vector_norms  # noqa: E402
 from .solver import solve  # noqa: E402

@@ -11,7 +11,7 @@ whatever ``reps * m * n`` is. Every estimate comes with its standard error:
   ``sqrt(P(1-P)/reps)``;
 * expected number of vectors above ``t``: ``m`` times the per-vector SE.
 
-It is a cross-check of the analytic path (:mod:`distributions`), not a
+It is a cross-check of the analytic path (:mod:`laws`), not a
 substitute: estimating a per-vector tail of 1e-5 to 10 % needs ~1e7 vectors.
 """
 from __future__ import absolute_import, division, print_function

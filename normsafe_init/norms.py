@@ -35,18 +35,9 @@ import numpy as np
 from ._record import Record
 from ._validation import check_axes, check_int, check_positive
 
-__all__ = ['LAYOUT_AXES', 'DEFAULT_RTOL', 'PINNED_RTOL', 'vector_norms',
+__all__ = ['DEFAULT_RTOL', 'PINNED_RTOL', 'vector_norms',
            'vector_shape', 'count_above', 'count_pinned', 'NormSummary',
            'summarize']
-
-#: Axes summed over for each constraint layout.
-LAYOUT_AXES = {
-    'col': (0,),
-    'row': (1,),
-    'bc01': (1, 2, 3),
-    'c01b': (0, 1, 2),
-    'local_c01b': (2, 3, 4),
-}
 
 #: Relative tolerance for "above a threshold": pylearn2 projects a vector onto
 #: the limit in float32, leaving norms = limit * (1 +- ~1e-7).

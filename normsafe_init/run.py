@@ -24,7 +24,7 @@ Example (a plain numpy weight, as an adapter would describe it)::
 
     >>> import numpy as np
     >>> from normsafe_init.weights import Constraint, ConstrainedWeight
-    >>> from normsafe_init.distributions import Gaussian
+    >>> from normsafe_init.laws import Gaussian
     >>> class ArrayWeight(ConstrainedWeight):
     ...     def __init__(self, name, array, limit):
     ...         ConstrainedWeight.__init__(

@@ -20,7 +20,7 @@ from ._record import jsonable
 from ._validation import (check_fraction, check_int, check_open_probability,
                           check_positive)
 from .options import DEFAULT_CONFIDENCE, DEFAULT_FRACTION
-from .distributions import Gaussian, Sparse, TruncNormal, Uniform
+from .laws import Gaussian, Sparse, TruncNormal, Uniform
 from .solver import assess, solve
 
 __all__ = ['add_parser', 'run', 'INIT_CHOICES']

@@ -1,7 +1,7 @@
 """The largest safe init parameter for a layer, and what an init implies.
 
 Every family is a scale family (``||w|| = scale * ||u||``, see
-:mod:`normsafe_init.distributions`), so with ``t = fraction * limit``:
+:mod:`normsafe_init.laws`), so with ``t = fraction * limit``:
 
 * mode ``'max'`` (default): the largest scale with
   ``P(all m norms <= t) >= confidence``::
@@ -22,7 +22,7 @@ layer (46208 inputs, 1024 columns, ``max_col_norm`` 1.9, ``fraction`` 0.5)
 needs ``istdev`` <= ~0.0043, where the declared 0.01 puts every column near
 2.15::
 
-    >>> from normsafe_init.distributions import Gaussian
+    >>> from normsafe_init.laws import Gaussian
     >>> round(solve(Gaussian(0.01), 46208, 1024, limit=1.9).value, 6)
     0.004358
 """
@@ -36,7 +36,7 @@ from ._validation import (check_choice, check_fraction, check_open_probability,
                           check_positive)
 from .options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
                       MODES)
-from .distributions import Zero, fan_in_groups
+from .laws import Zero, fan_in_groups
 
 __all__ = ['MODES', 'SafeScale', 'solve', 'assess']
 
@@ -44,7 +44,7 @@ __all__ = ['MODES', 'SafeScale', 'solve', 'assess']
 
 def _check_common(family, n, m, limit, fraction, confidence):
     if not hasattr(family, 'with_scale'):
-        raise TypeError('family must be a normsafe_init.distributions family '
+        raise TypeError('family must be a normsafe_init.laws family '
                         '(Uniform, Gaussian, Sparse, TruncNormal, Zero); got %r'
                         % (family,))
     groups = fan_in_groups(n, m)
@@ -96,13 +96,32 @@ class SafeScale(object):
         self.mode = mode
         self.n = _fan_in_repr(groups)
         self.m = sum(m_j for _, m_j in groups)
-        n_arg, m_arg = _group_args(groups)
+        self._args = _group_args(groups)
         bound_unit = family.with_scale(1.0).bound(max(n for n, _ in groups))
         self.guaranteed = (self.target / bound_unit
                            if not math.isinf(bound_unit) else None)
-        self.mean_norm = family.mean_norm(n_arg, m_arg)
-        self.max_quantile = family.max_ppf(confidence, n_arg, m_arg)
-        self.prob_all_below = family.prob_all_below(self.target, n_arg, m_arg)
+
+    # The law's quantities are computed when first asked for (a solve that
+    # only wants the value does not pay for them).
+    @property
+    def mean_norm(self):
+        if '_mean_norm' not in self.__dict__:
+            self._mean_norm = self.family.mean_norm(*self._args)
+        return self._mean_norm
+
+    @property
+    def max_quantile(self):
+        if '_max_quantile' not in self.__dict__:
+            self._max_quantile = self.family.max_ppf(self.confidence,
+                                                     *self._args)
+        return self._max_quantile
+
+    @property
+    def prob_all_below(self):
+        if '_prob_all_below' not in self.__dict__:
+            self._prob_all_below = self.family.prob_all_below(self.target,
+                                                              *self._args)
+        return self._prob_all_below
 
     def as_dict(self):
         """JSON-serialisable dict; ``'parameter'`` is the solved value."""

@@ -5,6 +5,14 @@ set here, before any test module can import it: no BLAS library to link
 (blas.ldflags= empty), float32 like pylearn2 models usually are, and one fixed
 compile cache shared with .ci/run so that compiled graphs are reused between
 runs.  A THEANO_FLAGS already set in the environment wins.
+
+Sweeps: the tests of the law of a vector's norm (``test_saddlepoint.py``,
+against the exact oracle in ``tests/law_oracle``) and the oracle's own
+credentials (``test_law_oracle.py``) run a reduced sample of their sweeps by
+default, so that the whole suite stays fast; ``NORMSAFE_FULL_SWEEPS=1``
+runs every case (``tests/helpers.py``: ``FULL_SWEEPS``, ``sweep``):
+
+    NORMSAFE_FULL_SWEEPS=1 python -m pytest tests/test_saddlepoint.py tests/test_law_oracle.py
 """
 import os
 

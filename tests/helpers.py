@@ -9,6 +9,26 @@ import pytest
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
 DATA = os.path.join(TESTS_DIR, 'data')
+#: Axes summed over for each pylearn2 constraint layout (dense columns and
+#: rows, bc01 and c01b convolution kernels, local c01b filters).
+LAYOUT_AXES = {
+    'col': (0,),
+    'row': (1,),
+    'bc01': (1, 2, 3),
+    'c01b': (0, 1, 2),
+    'local_c01b': (2, 3, 4),
+}
+
+#: ``NORMSAFE_FULL_SWEEPS=1``: run the law's and the oracle's full sweeps
+#: (see tests/conftest.py); otherwise a reduced sample of each.
+FULL_SWEEPS = os.environ.get('NORMSAFE_FULL_SWEEPS', '') == '1'
+
+
+def sweep(full, reduced):
+    """``full`` under ``NORMSAFE_FULL_SWEEPS=1``, else ``reduced``."""
+    return full if FULL_SWEEPS else reduced
+
+
 #: The YAML files the check and editor tests share.
 SEED = os.path.join(REPO_ROOT, 'yaml_examples', 'seed_conv_fc.yaml')
 BLOCK = os.path.join(DATA, 'block_style.yaml')

@@ -142,7 +142,7 @@ def test_audit_table_rows_of_law_only_and_failing_extras():
     """The core's table as check uses it (no pylearn2): a weight analysed
     from its law alone is ``expected:*``; an extra row that fails (a
     non-finite weight) counts as a breaking constrained weight."""
-    from normsafe_init.distributions import Uniform
+    from normsafe_init.laws import Uniform
     from normsafe_init.options import Options
     from normsafe_init.report import AuditReport
     from normsafe_init.weights import Constraint, ConstrainedWeight

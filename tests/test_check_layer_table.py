@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import Sparse, Uniform, Zero
+from normsafe_init.laws import Sparse, Uniform, Zero
 from normsafe_init.pylearn2 import layers as table
 from normsafe_init.pylearn2.layers import (KNOWN, declared_family,
                                            find_constrained, natural_vectors,

@@ -147,7 +147,7 @@ def test_options_come_from_the_yaml(tmp_path):
 
 @needs_pylearn2
 def test_mode_from_the_yaml(tmp_path):
-    from normsafe_init.distributions import Uniform
+    from normsafe_init.laws import Uniform
     from normsafe_init.solver import solve
     path = write_train(tmp_path, "mode: 'mean'")
     data = json.loads(run_check(path, '--json')[1])

@@ -22,7 +22,7 @@ from pylearn2_helpers import require_pylearn2
 require_pylearn2()
 
 from normsafe_init import cli  # noqa: E402
-from normsafe_init.distributions import Uniform  # noqa: E402
+from normsafe_init.laws import Uniform  # noqa: E402
 from normsafe_init.pylearn2 import standins  # noqa: E402
 from normsafe_init.pylearn2.loading import load_model  # noqa: E402
 

@@ -13,7 +13,7 @@ import pytest
 from normsafe_init import cli, solve_command
 from normsafe_init.cli import main
 from normsafe_init.options import DEFAULT_CONFIDENCE, DEFAULT_FRACTION
-from normsafe_init.distributions import Gaussian, Sparse, TruncNormal, Uniform
+from normsafe_init.laws import Gaussian, Sparse, TruncNormal, Uniform
 from normsafe_init.solver import assess, solve
 from helpers import Capture
 

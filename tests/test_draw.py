@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
 from normsafe_init.montecarlo import monte_carlo
-from normsafe_init.norms import LAYOUT_AXES, vector_norms, vector_shape
-from helpers import assert_raises_msg
+from normsafe_init.norms import vector_norms, vector_shape
+from helpers import LAYOUT_AXES, assert_raises_msg
 
 
 # Realistic pylearn2 weight shapes for every layout in LAYOUT_AXES.
@@ -211,8 +211,8 @@ def test_truncnormal_draw_redraws_from_the_given_generator():
 def test_draw_block_wise(monkeypatch, family):
     """Element-wise families draw at most DRAW_BLOCK entries at a time
     (whole rows), so memory stays bounded; the result is reproducible."""
-    from normsafe_init import _family
-    monkeypatch.setattr(_family, 'DRAW_BLOCK', 60)
+    from normsafe_init.laws import family as family_module
+    monkeypatch.setattr(family_module, 'DRAW_BLOCK', 60)
     shape = (50, 7, 3)
     sizes = []
     original = family._draw_unit

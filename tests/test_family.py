@@ -1,4 +1,4 @@
-"""Generic properties of every init family (normsafe_init._family): the
+"""Generic properties of every init family (normsafe_init.laws.family): the
 two tails, quantiles on the safe side, the scale-family property, options,
 the maximum over m vectors, per-vector fan-ins and the all-zero family."""
 from __future__ import absolute_import, division, print_function
@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import (Gaussian, InitFamily, Sparse,
+from normsafe_init.laws import (Gaussian, InitFamily, Sparse,
                                          TruncNormal, Uniform, Zero,
                                          fan_in_groups)
 from helpers import assert_raises_msg

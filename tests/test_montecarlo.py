@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
 from normsafe_init.montecarlo import MonteCarloResult, monte_carlo
 from normsafe_init.solver import solve
-from helpers import assert_raises_msg
+from helpers import FULL_SWEEPS, assert_raises_msg
 
 
 FAMILIES = [Gaussian(0.1), Uniform(0.1), Uniform(0.1, include_prob=0.5),
@@ -154,8 +154,9 @@ def test_small_blocks_agree_with_large_blocks(family, n, m, block_entries):
     """The draw order depends on the block size, so results differ in
     detail; they must agree within their standard errors."""
     t = family.max_ppf(0.5, n, m)
-    big = monte_carlo(family, n, m, target=t, reps=600, seed=4)
-    small = monte_carlo(family, n, m, target=t, reps=600, seed=4,
+    reps = 600 if FULL_SWEEPS else 200
+    big = monte_carlo(family, n, m, target=t, reps=reps, seed=4)
+    small = monte_carlo(family, n, m, target=t, reps=reps, seed=4,
                         block_entries=block_entries)
     assert small.vectors == big.vectors
     se = math.hypot(big.mean_se, small.mean_se)
@@ -247,7 +248,8 @@ def test_solved_scale_reaches_its_confidence(family, n, m):
     """At the solved scale P(all m norms <= t) = 0.9 (and the mean norm) as
     estimated by sampling, within 5 standard errors."""
     result = solve(family, n, m, limit=2.0, fraction=0.5, confidence=0.9)
-    mc = monte_carlo(result.family, n, m, target=result.target, reps=3000,
+    reps = 3000 if FULL_SWEEPS or n * m < 10 ** 4 else 400
+    mc = monte_carlo(result.family, n, m, target=result.target, reps=reps,
                      seed=n + m)
     assert abs(mc.prob_all_below - 0.9) <= 5 * mc.prob_all_below_se
     assert abs(mc.mean - result.mean_norm) <= 5 * mc.mean_se

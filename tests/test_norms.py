@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from normsafe_init import norms as norms_module
-from normsafe_init.norms import (DEFAULT_RTOL, LAYOUT_AXES, PINNED_RTOL,
-                                 NormSummary, count_above, count_pinned,
-                                 summarize, vector_norms, vector_shape)
-from helpers import assert_raises_msg
+from normsafe_init.norms import (DEFAULT_RTOL, PINNED_RTOL, NormSummary,
+                                 count_above, count_pinned, summarize,
+                                 vector_norms, vector_shape)
+from helpers import LAYOUT_AXES, assert_raises_msg
 
 
 def reference_norms(W, axes, mask=None):

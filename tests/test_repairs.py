@@ -8,8 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-from normsafe_init.distributions import Gaussian, Sparse, Uniform, Zero
-from normsafe_init.norms import LAYOUT_AXES, vector_norms, vector_shape
+from normsafe_init.laws import Gaussian, Sparse, Uniform, Zero
+from normsafe_init.norms import vector_norms, vector_shape
+from helpers import LAYOUT_AXES
 from normsafe_init.repairs import (EPSILON, apply_factors, clip, plan_clip,
                                    plan_rescale, reinit, rescale)
 from helpers import assert_raises_msg

@@ -10,7 +10,7 @@ import pytest
 
 from normsafe_init import report, run
 from normsafe_init.options import Options
-from normsafe_init.distributions import Gaussian, Uniform
+from normsafe_init.laws import Gaussian, Uniform
 from normsafe_init.norms import vector_norms
 from normsafe_init.weights import (Constraint, ConstrainedWeight,
                                    UnknownWeight, format_n)

@@ -10,7 +10,7 @@ import pytest
 
 from normsafe_init.options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION,
                                     DEFAULT_MODE)
-from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
+from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
 from normsafe_init.solver import MODES, SafeScale, assess, solve
 from helpers import assert_raises_msg, close_to_digits
@@ -250,6 +250,28 @@ def test_result_fields_and_dict():
     assert MODES == ('max', 'mean')
 
 
+def test_the_law_is_asked_only_for_what_is_read(monkeypatch):
+    """solve() computes the scale; the result's mean norm, quantile of the
+    maximum and P(all <= t) are computed when first read, once."""
+    calls = []
+    def recorder(name, original):
+        def recording(self, *args, **kwargs):
+            calls.append(name)
+            return original(self, *args, **kwargs)
+        return recording
+    for name in ('mean_norm', 'prob_all_below', 'max_ppf'):
+        monkeypatch.setattr(Uniform, name, recorder(name,
+                                                    getattr(Uniform, name)))
+    result = solve(Uniform(0.05), 784, 500, limit=1.0)
+    assert calls == ['max_ppf']           # the unit quantile that is solved
+    assert result.prob_all_below == pytest.approx(0.99, rel=1e-6)
+    assert calls == ['max_ppf', 'prob_all_below']
+    result.as_dict()
+    result.as_dict()
+    assert sorted(calls) == ['max_ppf', 'max_ppf', 'mean_norm',
+                             'prob_all_below']
+
+
 # -- assess -------------------------------------------------------------------
 
 def test_assess_gaussian():
@@ -362,7 +384,7 @@ def test_solve_when_an_all_zero_layer_is_likely_enough(include_prob, n, m,
 
 def test_solve_bad_family_and_sizes():
     assert_raises_msg(TypeError, 'family must be a '
-                                 'normsafe_init.distributions family '
+                                 'normsafe_init.laws family '
                                  "(Uniform, Gaussian, Sparse, TruncNormal, "
                                  "Zero); got 'gaussian'",
                       solve, 'gaussian', 784, 100, limit=1.0)
@@ -386,7 +408,7 @@ def test_assess_errors():
                       assess, Gaussian(0.01), 784, 100, limit=1.0,
                       confidence=1.0)
     assert_raises_msg(TypeError, 'family must be a '
-                                 'normsafe_init.distributions family '
+                                 'normsafe_init.laws family '
                                  '(Uniform, Gaussian, Sparse, TruncNormal, '
                                  'Zero); got None',
                       assess, None, 784, 100)

@@ -15,7 +15,7 @@ from scipy import stats  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn.utils import parametrize  # noqa: E402
 
-from normsafe_init.distributions import Uniform  # noqa: E402
+from normsafe_init.laws import Uniform  # noqa: E402
 from normsafe_init.torch import (  # noqa: E402
     audit, find_constrained, make_safe)
 

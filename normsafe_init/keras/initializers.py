@@ -2,7 +2,7 @@
 
 A constrained variable's declared initializer (the layer's
 ``<name>_initializer``: ``kernel_initializer``, ``depthwise_initializer``,
-...) is mapped to the :class:`~normsafe_init.distributions.InitFamily` whose
+...) is mapped to the :class:`~normsafe_init.laws.InitFamily` whose
 law the core knows, at the scale Keras used for *this* variable's shape.
 
 Fans come from Keras's own ``compute_fans(shape)``: ``(in, out)`` for a 2-D
@@ -44,8 +44,8 @@ above ignores that tail.
 """
 import math
 
-from .. import distributions
-from ..distributions import TruncNormal
+from .. import laws
+from ..laws import TruncNormal
 
 __all__ = ['TRUNC_SD', 'compute_fans', 'family_of']
 
@@ -125,9 +125,9 @@ def _variance_scaling(init, shape, name):
     s = scale / max(1.0, fan)
     distribution = init.distribution
     if distribution == 'uniform':
-        return distributions.Uniform(math.sqrt(3.0 * s)), None
+        return laws.Uniform(math.sqrt(3.0 * s)), None
     if distribution == 'untruncated_normal':
-        return distributions.Gaussian(math.sqrt(s)), None
+        return laws.Gaussian(math.sqrt(s)), None
     if distribution == 'truncated_normal':
         return TruncNormal(math.sqrt(s) / TRUNC_SD), None
     return None, '%s: unknown distribution %r' % (name, distribution)
@@ -137,7 +137,7 @@ def family_of(initializer, shape):
     """The core family of ``initializer`` for a variable of ``shape``.
 
     Returns ``(family, note)``: ``family`` an
-    :class:`~normsafe_init.distributions.InitFamily` or ``None``, ``note``
+    :class:`~normsafe_init.laws.InitFamily` or ``None``, ``note``
     None or why the family is unknown.
 
     Example::
@@ -163,9 +163,9 @@ def family_of(initializer, shape):
             return None, ('%s(minval=%r, maxval=%r) is not symmetric about 0'
                           % (name, initializer.minval, initializer.maxval))
         if hi == 0:
-            return distributions.Zero(), None
-        return distributions.Uniform(hi), None
-    for base, make in ((ki.RandomNormal, distributions.Gaussian),
+            return laws.Zero(), None
+        return laws.Uniform(hi), None
+    for base, make in ((ki.RandomNormal, laws.Gaussian),
                        (ki.TruncatedNormal, TruncNormal)):
         if not isinstance(initializer, base):
             continue
@@ -176,14 +176,14 @@ def family_of(initializer, shape):
             return None, ('%s(mean=%r, stddev=%r) is not centred at 0'
                           % (name, initializer.mean, initializer.stddev))
         if sd == 0:
-            return distributions.Zero(), None
+            return laws.Zero(), None
         return make(sd), None
     if isinstance(initializer, ki.Zeros):
-        return distributions.Zero(), None
+        return laws.Zero(), None
     if isinstance(initializer, ki.Constant):
         value = _float(initializer.value)
         if value == 0:
-            return distributions.Zero(), None
+            return laws.Zero(), None
         return None, ('Constant(%r): every entry equal, no random law'
                       % (initializer.value,))
     if isinstance(initializer, ki.Orthogonal):

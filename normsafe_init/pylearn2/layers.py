@@ -47,7 +47,8 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from ..distributions import Zero, family_from_params
+from ..laws import Zero
+from .inits import family_from_params
 from ..weights import Constraint, ConstrainedWeight, UnknownWeight
 
 __all__ = ['Constraint', 'Pylearn2Weight', 'UnknownLayer', 'LayerSpec',
@@ -250,7 +251,7 @@ def option_name(spec, param_name):
 
 def declared_family(layer, spec=None):
     """``(family, note)``: the init ``layer`` declares (an
-    :class:`normsafe_init.distributions.InitFamily`, or None and why)."""
+    :class:`normsafe_init.laws.InitFamily`, or None and why)."""
     spec = spec or spec_of(layer)
     options = spec.init if spec else ('irange', 'istdev', 'sparse_init',
                                       'include_prob')

@@ -37,7 +37,7 @@ falls back to ``rescale`` and the reason is logged. A family declared with
 
 ``init=`` maps weight names (fnmatch patterns allowed) to
 
-- a :class:`normsafe_init.distributions.InitFamily` (``Uniform(0.05)``,
+- a :class:`normsafe_init.laws.InitFamily` (``Uniform(0.05)``,
   ``Gaussian(0.01)``);
 - ``('uniform', a)``: ``U(-a, a)``; ``('normal', std)``: ``N(0, std**2)``;
 - ``('xavier_uniform', gain=1)``, ``('xavier_normal', gain=1)``,
@@ -56,7 +56,7 @@ import numbers
 
 import numpy as np
 
-from ..distributions import Gaussian, InitFamily, Uniform
+from ..laws import Gaussian, InitFamily, Uniform
 
 __all__ = ['declared_family', 'assumed_family', 'check_assumed', 'fans',
            'NAMED_INITS']

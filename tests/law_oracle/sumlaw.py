@@ -1,5 +1,5 @@
 """The law of the squared norm ``S = sum_{i<=n} X_i^2`` of ``n`` iid entries,
-computed from the entry transform (:mod:`normsafe_init._entry`).
+computed from the entry transform (:mod:`law_oracle.entry`).
 
 Each entry is ``X = X' B'`` with ``X'`` from a :class:`SquaredEntry` law and
 ``B' ~ Bernoulli(p)`` (pylearn2's ``include_prob``), so::
@@ -46,7 +46,7 @@ Newton steps with the saddlepoint slope, then Brent's method, on the log of
 the tail on the smaller side; the root is rounded up
 by ``1e-9`` of the root's distance to the nearer end of ``[0, n b]`` (so that
 ``P(S > x) <= q`` holds with the computed law: the safe side for a norm
-bound). The moments of the norm ``sqrt(S)`` are in :mod:`._moments`.
+bound). The moments of the norm ``sqrt(S)`` are in :mod:`.moments`.
 
 Measured accuracy (``tests/test_sumlaw.py``, and against the former exact
 module): ~1e-10 relative on both tails down to 1e-12 and below, for ``n``
@@ -55,7 +55,7 @@ tails, and laws are cached per ``(entry, n, p)``.
 
 Example::
 
-    >>> from normsafe_init._entry import UNIFORM_ENTRY
+    >>> from law_oracle.entry import UNIFORM_ENTRY
     >>> law = sum_law(UNIFORM_ENTRY, 2, 1.0)
     >>> round(law.cdf(0.5), 10) == round(math.pi * 0.5 / 4, 10)
     True
@@ -67,10 +67,10 @@ import math
 import numpy as np
 from scipy import special
 
-from ._entry import (check_finite, log1p_complex, log1pexp,
+from .entry import (check_finite, log1p_complex, log1pexp,
                      log_expm1_complex, log_expm1_real, logaddexp_complex)
-from ._moments import norm_moments
-from ._roots import brentq
+from .moments import norm_moments
+from .roots import brentq
 
 __all__ = ['SumLaw', 'sum_law']
 
@@ -111,7 +111,7 @@ class SumLaw(object):
     """Law of ``S = sum_{i<=n} (X_i B_i)^2`` (unit scale).
 
     ``cdf``/``sf`` take scalars or arrays; ``ppf``/``isf`` scalars; all
-    arguments are assumed validated (see :mod:`normsafe_init.distributions`).
+    arguments are assumed validated (see the families in :mod:`normsafe_init.laws`).
     """
 
     def __init__(self, entry, n, p):
@@ -470,7 +470,7 @@ class SumLaw(object):
 
     # -- moments of the norm sqrt(S) -------------------------------------
     def norm_moments(self):
-        """``(E sqrt(S), SD sqrt(S))`` (cached; :mod:`._moments`)."""
+        """``(E sqrt(S), SD sqrt(S))`` (cached; :mod:`.moments`)."""
         if self._moments is None:
             self._moments = norm_moments(self.entry, self.n, self.p)
         return self._moments

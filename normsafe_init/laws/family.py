@@ -15,7 +15,7 @@ scale and multiplied. For ``m`` independent vectors and a threshold ``t``::
 gives each column its own count of live entries); the formulas above then
 take the product / sum over the vectors.
 
-The concrete families are in :mod:`normsafe_init.distributions`.
+The concrete families are in :mod:`normsafe_init.laws.families`.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -23,8 +23,7 @@ import math
 
 import numpy as np
 
-from ._roots import brentq
-from ._validation import (check_axes, check_int, check_open_probability,
+from .._validation import (check_axes, check_int, check_open_probability,
                           check_positive, check_real)
 
 __all__ = ['InitFamily', 'fan_in_groups']
@@ -72,9 +71,6 @@ class InitFamily(object):
     param_name = None
     #: Short name used by the command line and the logs.
     kind = None
-    #: Relative amount by which the law's quantiles are rounded up.
-    _quantile_margin = 0.0
-
     def __init__(self, scale):
         self.scale = check_positive(scale, self.param_name, allow_zero=True)
 
@@ -238,11 +234,12 @@ class InitFamily(object):
             lo /= 2.0
         while excess(hi) < 0:
             hi *= 2.0
+        from scipy.optimize import brentq     # only for mixed fan-ins
         root = brentq(excess, lo, hi, xtol=1e-14, rtol=1e-12)
-        # the side where P(all <= root) >= p, rounded up as one group's is
+        # the side where P(all <= root) >= p
         while excess(root) < 0:
             root *= 1.0 + 1e-11
-        return root * (1.0 + self._quantile_margin)
+        return root
 
     # -- drawing -------------------------------------------------------------
     #: True when entries are drawn independently of the vector structure

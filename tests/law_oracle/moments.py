@@ -1,6 +1,6 @@
 """The moments of the norm ``sqrt(S)``, ``S = sum_{i<=n} (X_i B_i)^2``, from
 the Laplace transform ``E exp(-lam S) = psi(-lam)^n``,
-``psi(z) = 1 - p + p M(z)`` (:mod:`normsafe_init._entry`).
+``psi(z) = 1 - p + p M(z)`` (:mod:`law_oracle.entry`).
 
 With ``mu = E S`` and ``D = sqrt(mu) - E sqrt(S)``::
 
@@ -13,7 +13,7 @@ neither ``D`` nor the variance cancels. ``[0, 64]`` is integrated by
 24-point Gauss-Legendre on 8 panels, ``[64, inf)`` after ``s = 64 / u``.
 Exact constants (``n = 1, 2, 3``) agree to ~1e-15 (``tests/test_sumlaw.py``).
 
->>> from normsafe_init._entry import UNIFORM_ENTRY
+>>> from law_oracle.entry import UNIFORM_ENTRY
 >>> [round(v, 12) for v in norm_moments(UNIFORM_ENTRY, 1, 1.0)]
 [0.5, 0.288675134595]
 """

@@ -1,4 +1,4 @@
-"""Independent references for tests/test_sumlaw.py: closed forms, adaptive
+"""Independent references for tests/test_law_oracle.py: closed forms, adaptive
 quadrature of convolutions, series, the continuous Bromwich integral with
 ``M`` by Gauss-Legendre, and Monte Carlo draws of ``S``. Nothing here uses
 normsafe_init."""

@@ -26,7 +26,7 @@ it into two pieces, analytic in the open upper half plane::
     E = -C exp(-b lam) w(i s) / s,   |A| ~ |z|^(-1/2),  |E| ~ |z|^(-1)
 
 ``A`` is the transform of the entry law without its bound (``|X| <= B``) and
-``exp(b z) E`` the correction from the bound; :mod:`normsafe_init._sumlaw`
+``exp(b z) E`` the correction from the bound; :mod:`law_oracle.sumlaw`
 integrates each power of the pieces along its own contour.
 
 Example::
@@ -218,11 +218,6 @@ class SquaredEntry(object):
         m2 = (ratio - 3.0 * m1) / (2.0 * t)
         log_m = math.log(self.B / self.norm) + log_i0
         return log_m, b * m1, b * b * max(m2 - m1 * m1, 0.0)
-
-    def log_laplace(self, lam_values):
-        """``log E exp(-lam Y)`` for an array of ``lam >= 0`` (real)."""
-        return np.array([self.cumulants(-float(v))[0] for v in
-                         np.atleast_1d(lam_values)])
 
     # -- complex transform ----------------------------------------------
     def _s(self, z):

@@ -5,7 +5,7 @@ family                 one entry                        law of ``||w||``
 =====================  ===============================  =======================
 :class:`Uniform`       ``U(-irange, irange)``, times    ``irange * sqrt(S)``,
 (``irange``,           ``Bernoulli(include_prob)``      ``S = sum U_i^2 B_i``
-``include_prob``)      (pylearn2; any symmetric          (:mod:`._sumlaw`)
+``include_prob``)      (pylearn2; any symmetric          (:mod:`.saddlepoint`)
                        ``U(-a, a)``: torch, Keras)
 :class:`Gaussian`      ``N(0, istdev^2)``               ``istdev * chi_n``
 (``istdev``)
@@ -20,11 +20,11 @@ family                 one entry                        law of ``||w||``
 =====================  ===============================  =======================
 
 The chi laws are exact (regularised incomplete gamma functions); the laws of
-``S`` for bounded entries come from the entries' moment generating function
-(:mod:`normsafe_init._sumlaw`, ~1e-10 relative on both tails). Quantiles are
-rounded up (a max-quantile is never too small, so a solved scale is never too
-large). The base class and the statistics over ``m`` vectors are in
-:mod:`normsafe_init._family`.
+``S`` for bounded entries are saddlepoint approximations built on the
+entries' cumulant generating function, scaled up by a margin so that their
+upper quantiles are never below the exact ones (exact for a few entries;
+:mod:`normsafe_init.laws.saddlepoint`). The base class and the statistics
+over ``m`` vectors are in :mod:`normsafe_init.laws.family`.
 
 Example::
 
@@ -40,13 +40,11 @@ import math
 import numpy as np
 from scipy import special
 
-from ._entry import TRUNCNORMAL_ENTRY, UNIFORM_ENTRY
-from ._family import InitFamily, fan_in_groups
-from ._sumlaw import QUANTILE_MARGIN, sum_law
-from ._validation import check_fraction, check_int, check_positive
+from .._validation import check_fraction, check_int
+from .family import InitFamily
+from .saddlepoint import TRUNCNORMAL_ENTRY, UNIFORM_ENTRY, sum_law
 
-__all__ = ['InitFamily', 'Uniform', 'Gaussian', 'Sparse', 'TruncNormal',
-           'Zero', 'family_from_params', 'fan_in_groups']
+__all__ = ['Uniform', 'Gaussian', 'Sparse', 'TruncNormal', 'Zero']
 
 #: Above this many degrees of freedom the chi moments come from their
 #: asymptotic series (``n - mean**2`` cancels).
@@ -154,7 +152,7 @@ class Sparse(Gaussian):
         extra memory is one ``(vectors, n)`` float64 block of ``2**20``
         entries (plus one copy in ``out``'s dtype when the constrained axes
         cannot be viewed as rows of ``out``)."""
-        from .norms import vector_shape
+        from ..norms import vector_shape
         shape = out.shape
         n, m = vector_shape(shape, axes)
         self._dof(n)
@@ -191,10 +189,9 @@ class Sparse(Gaussian):
 
 class _SquaredSum(InitFamily):
     """Element-wise bounded entries: ``||w|| = scale * sqrt(S)`` with the law
-    of ``S`` from :func:`normsafe_init._sumlaw.sum_law`."""
+    of ``S`` from :func:`normsafe_init.laws.saddlepoint.sum_law`."""
     _entry = None
     include_prob = 1.0
-    _quantile_margin = QUANTILE_MARGIN
 
     def _law(self, n):
         return sum_law(self._entry, n, self.include_prob)
@@ -322,31 +319,3 @@ class Zero(InitFamily):
 
     def _draw_unit(self, shape, axes, rng, mask):
         return np.zeros(shape)
-
-
-def family_from_params(irange=None, istdev=None, sparse_init=None,
-                       sparse_stdev=1.0, include_prob=1.0):
-    """The family a pylearn2 layer declares through its init options.
-
-    Exactly one of ``irange``, ``istdev``, ``sparse_init`` must be given
-    (as pylearn2 requires); a zero value gives :class:`Zero`.
-
-    >>> family_from_params(irange=0.05)
-    Uniform(irange=0.05)
-    """
-    given = [name for name, value in (('irange', irange), ('istdev', istdev),
-                                      ('sparse_init', sparse_init))
-             if value is not None]
-    if len(given) != 1:
-        raise ValueError('exactly one of irange, istdev, sparse_init must be '
-                         'set; got %s' % (', '.join(given) or 'none'))
-    if irange is not None:
-        irange = check_positive(irange, 'irange', allow_zero=True)
-        return Zero() if irange == 0 else Uniform(irange, include_prob)
-    if istdev is not None:
-        istdev = check_positive(istdev, 'istdev', allow_zero=True)
-        return Zero() if istdev == 0 else Gaussian(istdev)
-    sparse_init = check_int(sparse_init, 'sparse_init', minimum=0)
-    if sparse_init == 0 or sparse_stdev == 0:
-        return Zero()
-    return Sparse(sparse_init, sparse_stdev)
