@@ -51,11 +51,13 @@ describe it to the judge as a family, not as unknown.
 >>> import numpy as np
 >>> from normsafe_init.weights import Constraint
 >>> W = np.random.RandomState(0).uniform(-0.05, 0.05, (784, 64))
->>> W[:, :12] *= 0.25 / np.sqrt((W[:, :12] ** 2).sum(0))   # 12 projected
->>> norms = np.sqrt((W ** 2).sum(0))
->>> v = judge(None, [(norms, 784, Constraint('MaxNorm', 'col', (0,), 0.25))])
->>> v.trained, v.evidence[:48]
-(True, '12 of 64 vectors sit on the limit MaxNorm=0.25 ')
+>>> norms = np.sqrt((W ** 2).sum(axis=0))          # about 0.81 each
+>>> col = Constraint('MaxNorm', 'col', (0,), 0.8)
+>>> judge(None, [(norms, 784, col)]).fresh          # init unknown
+True
+>>> v = judge(None, [(np.minimum(norms, 0.8), 784, col)])   # projected
+>>> v.trained, v.basis
+(True, 'pinned')
 """
 from __future__ import absolute_import, division, print_function
 
@@ -96,11 +98,13 @@ _grids = {}
 def _eps(dtype):
     if dtype is None:
         return 0.0
-    name = str(getattr(dtype, 'name', dtype)).replace('torch.', '')
+    name = str(dtype).replace('torch.', '')
     if 'bfloat16' in name:
         return 2.0 ** -7
     try:
-        return float(np.finfo(np.dtype(name)).eps)
+        return float(np.finfo(np.dtype(dtype if name == str(dtype) and
+                                       not isinstance(dtype, str) else name)
+                              ).eps)
     except (TypeError, ValueError):
         return 0.0
 
@@ -240,25 +244,14 @@ def _band(family, n, c, r, trusted):
 
 
 class Verdict(Record):
-    """The judgment on one weight.
-
-    Attributes
-    ----------
-    fresh : bool
-        Observed, and no decisive evidence of training.
-    trained : bool
-        Decisive evidence that the values are not a fresh draw.
-    basis : str or None
-        ``'pinned'`` or ``'law'``: the evidence that decided ``trained``.
-    evidence : str
-        One sentence for the log line.
-    law_fits : bool or None
-        Whether the norms fit the declared / assumed law (None: not tested).
-    rests_on : str or None
-        What the verdict rests on when the init is assumed or unknown.
-    tests : list of dict
-        Per constraint: counts, band probability, statistics and p-values.
-    """
+    """The judgment on one weight: ``fresh`` (observed, no decisive
+    evidence of training), ``trained`` (decisive evidence that the values are
+    not a fresh draw), ``basis`` (``'pinned'`` or ``'law'``: what decided
+    ``trained``), ``evidence`` (one sentence for the log line), ``law_fits``
+    (the norms fit the declared / assumed law; None: not tested),
+    ``rests_on`` (what the verdict rests on when the init is assumed or
+    unknown), ``tests`` (per constraint: counts, band probability,
+    statistics, p-values)."""
 
     _fields = ('fresh', 'trained', 'basis', 'evidence', 'law_fits',
                'rests_on', 'tests')
