@@ -18,8 +18,8 @@ density of ``log ||w||`` for i.i.d. symmetric unimodal entries is at most
 that of uniform entries, ``<= 0.9 sqrt(n) + 1`` (checked against the exact
 law for n = 1..784; the 2 is a margin).
 
-*Law mismatch.* Each norm is mapped to its normal score ``z = Phi^-1(F(||w||))``
-under the declared law ``F`` (a vector at an atom, ``P(||w|| = 0) > 0`` with
+*Law mismatch.* Each norm is mapped to its normal score
+``z = Phi^-1(F(||w||))`` under the declared law ``F`` (a vector at an atom, ``P(||w|| = 0) > 0`` with
 ``include_prob < 1``, gets ``F(0) V``, ``V`` uniform from a private seeded
 generator: the randomised transform is exactly uniform). On a fresh draw the
 ``z`` are i.i.d. ``N(0, 1)``, so three exact tests apply: location
@@ -96,17 +96,14 @@ _grids = {}
 
 
 def _eps(dtype):
-    if dtype is None:
-        return 0.0
-    name = str(dtype).replace('torch.', '')
-    if 'bfloat16' in name:
+    if 'bfloat16' in str(dtype):
         return 2.0 ** -7
-    try:
-        return float(np.finfo(np.dtype(dtype if name == str(dtype) and
-                                       not isinstance(dtype, str) else name)
-                              ).eps)
-    except (TypeError, ValueError):
-        return 0.0
+    for name in (dtype, str(dtype).replace('torch.', '')):
+        try:
+            return float(np.finfo(np.dtype(name)).eps)
+        except (TypeError, ValueError):
+            pass
+    return 0.0
 
 
 def pinned_rtol(dtype=None):
@@ -117,9 +114,7 @@ def pinned_rtol(dtype=None):
 
 
 def _fmt_p(p):
-    if p <= 0:
-        return 'p < 1e-300'
-    return 'p = %.2g' % p
+    return 'p < 1e-300' if p <= 0 else 'p = %.2g' % p
 
 
 def _binom_tail(k, m, p):
@@ -175,8 +170,8 @@ def _interp(s, nodes_s, nodes_z):
 def _scores(family, n, t, u_store, rng):
     """Normal scores of the norms ``t`` (any >= 0) of vectors of ``n``
     entries: exact for few vectors, else interpolated in ``log t`` on the
-    law's cached grid (error < 1e-3 in z, bias < 3e-4) and exact where the grid does not
-    reach or meets a bound of the law's support."""
+    law's cached grid (error < 2e-3 in z, bias < 2e-4) and exact where the
+    grid does not reach or meets a bound of the law's support."""
     z = np.empty(t.shape)
     zero = t <= 0
     if zero.any():
@@ -196,12 +191,11 @@ def _scores(family, n, t, u_store, rng):
     rest = pos[~ok]
     if rest.size > _EXACT_CAP:     # far outside the law: exact at ranks
         order = rest[np.argsort(t[rest])]
-        picks = order[np.linspace(0, order.size - 1, _EXACT_CAP).astype(int)]
-        picks = np.unique(picks)
-        ps = np.log(t[picks])
-        keep = np.argsort(ps)
-        z[rest] = _interp(np.log(t[rest]), ps[keep],
-                          _exact(family, n, t[picks], u_store)[keep])
+        picks = np.unique(order[np.linspace(0, order.size - 1,
+                                            _EXACT_CAP).astype(int)])
+        picks = picks[np.argsort(t[picks])]
+        z[rest] = _interp(np.log(t[rest]), np.log(t[picks]),
+                          _exact(family, n, t[picks], u_store))
     elif rest.size:
         z[rest] = _exact(family, n, t[rest], u_store)
     return z
@@ -274,6 +268,8 @@ class Verdict(Record):
 
 def _part(family, norms, n, constraint, law, dtype, trusted, rng):
     norms = np.asarray(norms, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(norms)):
+        raise ValueError('norms of %s must be finite' % constraint.attr)
     if np.ndim(n) == 0:
         ns = np.full(norms.size, int(n))
     else:
@@ -288,16 +284,18 @@ def _part(family, norms, n, constraint, law, dtype, trusted, rng):
     groups, where = np.unique(ns, return_inverse=True)
     out = {'attr': constraint.attr, 'vectors': int(norms.size),
            'rtol': rtol, 'pinned': 0, 'pinned_min': 0, 'band_prob': 0.0}
+    hits = np.zeros(norms.size, bool)
     for key, c in (('pinned', constraint.limit),
                    ('pinned_min', constraint.min_limit)):
         if c is None or not (0 < c < np.inf):
             continue
         hit = np.abs(norms - c) <= rtol * c
         out[key] = int(hit.sum())
+        hits |= hit
         probs = [_band(None if zero_init and not trusted else family, g, c,
                        wide, trusted) for g in groups]
         out['band_prob'] += float(np.mean(np.asarray(probs)[where]))
-    k = out['pinned'] + out['pinned_min']
+    k = out['on_a_limit'] = int(hits.sum())
     out['p_pinned'] = _binom_tail(k, norms.size, out['band_prob'])
     out['law'] = None
     if family is None or not law:
@@ -403,12 +401,12 @@ def judge(family, parts, assumed=False, dtype=None):
             where.append('on the minimum %.6g' % c.min_limit)
         text = ('%d of %d vectors sit %s (within %.2g relative): a max-norm '
                 'projection\'s fingerprint (a fresh draw puts %s%.2g of them '
-                'there; %s)' % (pin['pinned'] + pin['pinned_min'],
+                'there; %s)' % (pin['on_a_limit'],
                                 pin['vectors'], ' and '.join(where),
                                 pin['rtol'], '' if trusted else 'at most ',
                                 pin['band_prob'], _fmt_p(pin['p_pinned'])))
         return Verdict(True, 'pinned', text, law_fits, rests_on, tests)
-    pinned = sum(t['pinned'] + t['pinned_min'] for t in tests)
+    pinned = sum(t['on_a_limit'] for t in tests)
     vectors = sum(t['vectors'] for t in tests)
     tail = ('%d of %d vectors on the limit' % (pinned, vectors) if count == 1
             else '%d of %d vectors on their limits' % (pinned, vectors))
@@ -430,12 +428,13 @@ def judge(family, parts, assumed=False, dtype=None):
     return Verdict(False, None, text, law_fits, rests_on, tests)
 
 
-def judge_analysis(weight, analyses, assumed=False):
+def judge_analysis(weight, analyses, assumed=False, dtype=None):
     """:func:`judge` for a :class:`normsafe_init.weights.ConstrainedWeight`
     and its per-constraint analyses (anything with ``.norms`` and
     ``.constraint``): the mask's live counts are aligned with the norms
     (fully masked vectors dropped), and a sparse init has no law for rows.
-    """
+    ``dtype`` overrides ``weight.dtype`` (a bfloat16 variable read as
+    float32: pass ``'bfloat16'``)."""
     family = weight.family
     parts = []
     for part in analyses:
@@ -447,4 +446,5 @@ def judge_analysis(weight, analyses, assumed=False):
         law = not (family is not None and family.kind == 'sparse'
                    and c.kind == 'row')
         parts.append((norms, n, c, law))
-    return judge(family, parts, assumed=assumed, dtype=weight.dtype)
+    return judge(family, parts, assumed=assumed,
+                 dtype=weight.dtype if dtype is None else dtype)
