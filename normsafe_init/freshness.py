@@ -81,12 +81,11 @@ ALPHA_PINNED = 1e-7
 _EPS_FACTOR = 2.0
 #: Margin on the law's probability of the pinned band.
 _BAND_SAFETY = 2.0
-#: Normal scores come from a cached grid of the law (``_GRID`` points of
-#: ``log t`` over ``E||w|| exp(+-10 SD/E)``) when there are more vectors
-#: and at least ``_GRID_MIN_N`` entries per vector (below, kinks of the
-#: law at the entries' bounds bias the interpolation).
-_GRID = 385
-_GRID_MIN_N = 32
+#: Normal scores come from a grid of the law (``_GRID`` points of ``log t``
+#: over ``E||w|| exp(+-10 SD/E)``, cached per law and n) for more than
+#: ``_GRID_MIN_M`` vectors of at least ``_GRID_MIN_N`` entries (below, kinks
+#: of the law at the entries' bounds bias the interpolation).
+_GRID, _GRID_MIN_M, _GRID_MIN_N = 385, 96, 32
 _GRID_SPAN = 10.0
 #: At most this many exact law evaluations outside the grid.
 _EXACT_CAP = 256
@@ -178,7 +177,7 @@ def _scores(family, n, t, u_store, rng):
         atom = float(family.cdf(0.0, n))
         z[zero] = special.ndtri(atom * rng.uniform(size=int(zero.sum())))
     pos = np.flatnonzero(~zero)
-    if pos.size <= _GRID or n < _GRID_MIN_N:
+    if pos.size <= _GRID_MIN_M or n < _GRID_MIN_N:
         z[pos] = _exact(family, n, t[pos], u_store)
         return z
     gs, gz = _grid(family, n)
