@@ -276,9 +276,7 @@ def _part(family, norms, n, constraint, law, dtype, trusted, rng):
         if ns.size != norms.size:
             raise ValueError('n must give one count per vector (%d); got %d'
                              % (norms.size, ns.size))
-    eps = _eps(dtype)
-    rtol = pinned_rtol(dtype)
-    wide = rtol + eps / 2.0
+    eps, rtol = _eps(dtype), pinned_rtol(dtype)
     zero_init = family is not None and family.kind == 'zero'
     groups, where = np.unique(ns, return_inverse=True)
     out = {'attr': constraint.attr, 'vectors': int(norms.size),
@@ -292,7 +290,7 @@ def _part(family, norms, n, constraint, law, dtype, trusted, rng):
         out[key] = int(hit.sum())
         hits |= hit
         probs = [_band(None if zero_init and not trusted else family, g, c,
-                       wide, trusted) for g in groups]
+                       rtol + eps / 2.0, trusted) for g in groups]
         out['band_prob'] += float(np.mean(np.asarray(probs)[where]))
     k = out['on_a_limit'] = int(hits.sum())
     out['p_pinned'] = _binom_tail(k, norms.size, out['band_prob'])
@@ -330,11 +328,13 @@ def _law_text(t, what, scale):
         return ('%d of %d vectors are nonzero (%s all-zero init leaves every '
                 'one at 0)' % (t['nonzero'], t['vectors'], what))
     ms, ems = t['mean_square'], t['expected_mean_square']
+    if ms == 0:
+        return ('all %d vectors are zero; %s init\'s mean squared norm is '
+                '%.3g' % (t['vectors'], what, ems))
     if t['p_location'] * scale < ALPHA_LAW:
-        ratio = ms / ems if ms >= ems else ems / max(ms, 1e-300)
         return ('mean squared norm %.3g is %.3gx %s %s init\'s %.3g (%s)'
-                % (ms, ratio, 'above' if ms >= ems else 'below', what, ems,
-                   _fmt_p(t['p_law'])))
+                % (ms, max(ms, ems) / min(ms, ems), 'above' if ms >= ems
+                   else 'below', what, ems, _fmt_p(t['p_law'])))
     return ('norms spread unlike %s init (SD %.3g, %.3g expected; %s)'
             % (what, t['sd'], t['expected_sd'], _fmt_p(t['p_law'])))
 
@@ -390,9 +390,9 @@ def judge(family, parts, assumed=False, dtype=None):
     law = [t for t in tests if t['law']]
     law_fits = (None if not law else
                 min(t['p_law'] for t in law) * len(law) >= ALPHA_LAW)
-    pin = min(tests, key=lambda t: t['p_pinned'])
+    i = min(range(count), key=lambda i: tests[i]['p_pinned'])
+    pin, c = tests[i], parts[i][2]
     if pin['p_pinned'] * count < ALPHA_PINNED:
-        c = [p[2] for p in parts if p[2].attr == pin['attr']][0]
         where = []
         if pin['pinned']:
             where.append('on the limit %s=%.6g' % (c.attr, c.limit))
@@ -400,15 +400,15 @@ def judge(family, parts, assumed=False, dtype=None):
             where.append('on the minimum %.6g' % c.min_limit)
         text = ('%d of %d vectors sit %s (within %.2g relative): a max-norm '
                 'projection\'s fingerprint (a fresh draw puts %s%.2g of them '
-                'there; %s)' % (pin['on_a_limit'],
-                                pin['vectors'], ' and '.join(where),
+                'there; %s)' % (pin['on_a_limit'], pin['vectors'],
+                                ' and '.join(where),
                                 pin['rtol'], '' if trusted else 'at most ',
                                 pin['band_prob'], _fmt_p(pin['p_pinned'])))
         return Verdict(True, 'pinned', text, law_fits, rests_on, tests)
     pinned = sum(t['on_a_limit'] for t in tests)
     vectors = sum(t['vectors'] for t in tests)
-    tail = ('%d of %d vectors on the limit' % (pinned, vectors) if count == 1
-            else '%d of %d vectors on their limits' % (pinned, vectors))
+    tail = '%d of %d vectors on %s' % (pinned, vectors, 'the limit'
+                                        if count == 1 else 'their limits')
     if law_fits is False:
         worst = min(law, key=lambda t: t['p_law'])
         worst = dict(worst, p_law=min(1.0, worst['p_law'] * len(law)))

@@ -218,6 +218,10 @@ def test_pinned_at_min_limit():
 def test_all_zero_init():
     zeros = np.zeros((25, 8), np.float32)
     assert verdict(Zero(), zeros, 0.5).fresh
+    v = verdict(Gaussian(0.1), zeros, 0.5)
+    assert v.trained and v.evidence == ('all 8 vectors are zero; the declared '
+                                        'init\'s mean squared norm is 0.25')
+    assert verdict(Gaussian(0.1), zeros, 0.5, assumed=True).fresh
     W = zeros.copy()
     W[:, 3] = 0.01
     v = verdict(Zero(), W, 0.5)
