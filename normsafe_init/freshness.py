@@ -19,9 +19,10 @@ that of uniform entries, ``<= 0.9 sqrt(n) + 1`` (checked against the exact
 law for n = 1..784; the 2 is a margin).
 
 *Law mismatch.* Each norm is mapped to its normal score
-``z = Phi^-1(F(||w||))`` under the declared law ``F`` (a vector at an atom, ``P(||w|| = 0) > 0`` with
-``include_prob < 1``, gets ``F(0) V``, ``V`` uniform from a private seeded
-generator: the randomised transform is exactly uniform). On a fresh draw the
+``z = Phi^-1(F(||w||))`` under the declared law ``F`` (a vector at an atom,
+``P(||w|| = 0) > 0`` with ``include_prob < 1``, gets ``F(0) V``, ``V``
+uniform from a private seeded generator: the randomised transform is
+exactly uniform). On a fresh draw the
 ``z`` are i.i.d. ``N(0, 1)``, so three exact tests apply: location
 ``sum z / sqrt(m) ~ N(0, 1)`` (a rescaled or shrunk weight), dispersion
 ``sum z^2 ~ chi2_m`` (norms more or less spread than the init's) and
