@@ -290,8 +290,8 @@ def _part(family, norms, n, constraint, law, dtype, trusted, rng):
         hit = np.abs(norms - c) <= rtol * c
         out[key] = int(hit.sum())
         hits |= hit
-        probs = [_band(None if zero_init and not trusted else family, g, c,
-                       rtol + eps / 2.0, trusted) for g in groups]
+        probs = [_band(family if law and (trusted or not zero_init) else
+                       None, g, c, rtol + eps / 2.0, trusted) for g in groups]
         out['band_prob'] += float(np.mean(np.asarray(probs)[where]))
     k = out['on_a_limit'] = int(hits.sum())
     out['p_pinned'] = _binom_tail(k, norms.size, out['band_prob'])

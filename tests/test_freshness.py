@@ -321,6 +321,9 @@ def test_sparse_rows_and_unobserved():
     norms = vector_norms(W, (1,))
     v = judge(family, [(norms, 30, rows, False)])
     assert v.fresh and v.law_fits is None
+    # no law for rows: the pinned band is the law-free one
+    assert v.tests[0]['band_prob'] == pytest.approx(
+        freshness._band(None, 30, 1.0, 1e-4, False), rel=1e-9)
     v = judge(family, [(None, 30, rows)])
     assert not v.fresh and not v.trained
 
