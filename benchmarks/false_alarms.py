@@ -14,7 +14,8 @@ random linear regression with a max-norm projection after every step (and
 without one), judged with the init declared, assumed and unknown.
 
 Run: ``python benchmarks/false_alarms.py [--budget SECONDS] [--quick]``
-(``--budget`` is the time per table row; the draws are counted).
+(``--budget`` is the judge's time per table row, the draws are counted;
+``--families`` / ``--sizes`` select rows of the false-alarm table).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -63,7 +64,7 @@ def verdict(family, W, limit, assumed=False, dtype='float32', use=True):
                  assumed=assumed, dtype=dtype)
 
 
-def false_alarms(budget, quick):
+def false_alarms(budget, quick, families=None, sizes=None):
     print('## False alarms: fresh draws judged trained (declared init, limit '
           '= mean norm)\n')
     print('| family | n x m | dtype | draws | judged trained | law p < 1e-3 '
@@ -72,7 +73,11 @@ def false_alarms(budget, quick):
     rng = np.random.RandomState(20261204)
     total = [0, 0]
     for name, make in FAMILIES:
+        if families and not any(f in name for f in families):
+            continue
         for n, m in SIZES:
+            if sizes and '%dx%d' % (n, m) not in sizes:
+                continue
             family = make(n, m)
             if family is None:
                 print('| %s | %dx%d | - | n/a (sparse_init > n) | | | |'
@@ -222,9 +227,13 @@ def main():
     parser.add_argument('--budget', type=float, default=15.0)
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--only', choices=['false', 'power', 'time'])
+    parser.add_argument('--families', help='comma-separated name parts')
+    parser.add_argument('--sizes', help='comma-separated, e.g. 9x8,25x16')
     args = parser.parse_args()
     if args.only in (None, 'false'):
-        false_alarms(args.budget, args.quick)
+        false_alarms(args.budget, args.quick,
+                     args.families and args.families.split(','),
+                     args.sizes and args.sizes.split(','))
     if args.only in (None, 'power'):
         power(args.budget, args.quick)
     if args.only in (None, 'time'):

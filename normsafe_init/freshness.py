@@ -131,12 +131,12 @@ def _binom_tail(k, m, p):
 
 def _exact(family, n, t, u_store):
     """Normal scores of norms ``t`` (> 0) under ``family`` at ``n``; the
-    upper tail from ``sf``. A norm past a bounded law's support by no more
+    far upper tail from ``sf``. A norm past a bounded law's support by no more
     than the stored dtype's rounding is taken as just inside it."""
     t = np.asarray(t, dtype=np.float64)
     cdf = np.atleast_1d(np.asarray(family.cdf(t, n), dtype=np.float64))
     z = special.ndtri(np.clip(cdf, 0.0, 1.0))
-    upper = cdf >= 0.5
+    upper = cdf > 0.999
     if upper.any():
         sf = np.atleast_1d(np.asarray(family.sf(t[upper], n), np.float64))
         edge = sf <= 0
