@@ -53,6 +53,7 @@ from .norms import summarize, vector_norms
 from .options import Options
 from .plan import analyze, plan_repair
 from .report import AuditReport, log_lines, number
+from .weights import machine_eps
 
 __all__ = ['Options', 'Result', 'run', 'audit', 'select', 'unknown_names']
 
@@ -124,21 +125,36 @@ def processed_names(previous):
     return names
 
 
+def _host_verdict(reason):
+    """Trained on the host's word (``reason``)."""
+    return freshness.Verdict(True, 'host', reason, None, 'the host', {})
+
+
+def _stored_dtype(weight):
+    """What the judgment takes for the stored type: ``weight.dtype``, or
+    the half type its ``eps`` names (a bfloat16 tensor read as float32)."""
+    if weight.eps > machine_eps(weight.dtype):
+        return {2.0 ** -7: 'bfloat16', 2.0 ** -10: 'float16'}.get(
+            weight.eps, weight.dtype)
+    return weight.dtype
+
+
 def judge(weight, analysis, trained=None, processed=()):
     """The :class:`normsafe_init.freshness.Verdict` on one analysed weight:
     the host's model-level reason ``trained``, an earlier run, the host's
-    per-weight ``weight.evidence``, then the weight's own values."""
+    per-weight ``weight.evidence``, then the weight's own values (a law
+    mismatch decides only for a declared init, not an assumed one)."""
     if trained:
-        return freshness.Verdict.host(trained)
+        return _host_verdict(trained)
     if weight.name in processed:
-        return freshness.Verdict.host(
-            'an earlier normsafe_init run already processed it (the model '
-            'carries its record)')
+        return _host_verdict('an earlier normsafe_init run already '
+                             'processed it (the model carries its record)')
     if weight.evidence:
-        return freshness.Verdict.host('; '.join(weight.evidence))
-    if not analysis.observed:
-        return freshness.Verdict.host(None)
-    return freshness.judge_analysis(weight, analysis)
+        return _host_verdict('; '.join(weight.evidence))
+    return freshness.judge_analysis(
+        weight, analysis.parts,
+        assumed=weight.assumed,
+        dtype=_stored_dtype(weight))
 
 
 def _plan_all(weights, options, action, trained, previous):
@@ -242,6 +258,11 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
     for weight, analysis, plan, verdict in planned:
         if plan.changes and weight.eps > _LOW_PRECISION_EPS:
             _measure_after(weight, analysis, plan)
+        if not verdict.trained and verdict.rests_on:
+            log.info('normsafe_init: %s: judged a fresh draw; %s%s',
+                     weight.name, verdict.rests_on,
+                     '' if verdict.law_fits is not False
+                     else ' (%s)' % verdict.evidence)
         if verdict.trained and not trained:
             log.warning('normsafe_init: %s judged trained (%s): %s',
                         weight.name, verdict.evidence,
