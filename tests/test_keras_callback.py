@@ -277,20 +277,19 @@ def test_metrics_of_a_diverged_weight_are_nan_not_an_error():
 
 def global_rng_states():
     """numpy's, the backend's and Keras's own global generators."""
-    states = [np.random.get_state()[1].tobytes()]
+    if keras3():   # first: making it draws its seed from Python's random
+        from keras.src.random.seed_generator import global_seed_generator
+        states = [to_numpy(global_seed_generator().state).tobytes()]
+    else:
+        import tensorflow as tf
+        states = [tf.random.get_global_generator().state.numpy().tobytes()]
+    states.append(np.random.get_state()[1].tobytes())
     if backend() == 'torch':
         import torch
         states.append(torch.random.get_rng_state().numpy().tobytes())
     else:
         import random
         states.append(repr(random.getstate()))
-    if keras3():
-        from keras.src.random.seed_generator import global_seed_generator
-        states.append(to_numpy(global_seed_generator().state).tobytes())
-    else:
-        import tensorflow as tf
-        states.append(tf.random.get_global_generator().state.numpy()
-                      .tobytes())
     return tuple(states)
 
 
