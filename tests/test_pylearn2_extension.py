@@ -327,7 +327,7 @@ def test_log_lines(runs):
 def test_record(runs, action):
     r = runs[action]
     record = r.record
-    assert record is r.ext.last_record
+    assert record is r.ext.record
     assert json.loads(json.dumps(record)) == record
     assert record['version'] == normsafe_init.__version__
     assert record['action'] == action and record['trained'] is None
@@ -668,7 +668,7 @@ def test_softmax_with_column_and_row_limits(action):
     value = y.W.get_value()
     assert norms_of(value, (0,)).max() <= 1.0 * (1 + RTOL)
     assert norms_of(value, (1,)).max() <= 0.75 * (1 + RTOL)
-    (layer,) = ext.last_record['layers']
+    (layer,) = ext.record['layers']
     assert [c['attr'] for c in layer['constraints']] == ['max_col_norm',
                                                          'max_row_norm']
     after = layer['repair']['after']

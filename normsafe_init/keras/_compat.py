@@ -41,7 +41,7 @@ import re
 import numpy as np
 
 __all__ = ['keras', 'KERAS_VERSION', 'KERAS3', 'to_numpy', 'assign',
-           'variable_name', 'dtype_of', 'keras_dtype', 'own_variables', 'optimizer_steps',
+           'variable_name', 'dtype_of', 'keras_dtype', 'stored_eps', 'own_variables', 'optimizer_steps',
            'compute_fans', 'is_built']
 
 
@@ -118,6 +118,16 @@ def dtype_of(variable):
     """The numpy dtype :func:`to_numpy` gives for ``variable``."""
     name = keras_dtype(variable)
     return np.dtype(name if name in NUMPY_DTYPES else 'float32')
+
+
+def stored_eps(variable):
+    """Machine epsilon of the variable's own dtype (``bfloat16``:
+    ``2**-7``, though :func:`to_numpy` reads it as float32)."""
+    name = keras_dtype(variable)
+    if name in NUMPY_DTYPES:
+        return float(np.finfo(name).eps)
+    import ml_dtypes   # Keras 2 (TensorFlow), jax and Keras 3 bring it
+    return float(ml_dtypes.finfo(name).eps)
 
 
 def own_variables(layer):

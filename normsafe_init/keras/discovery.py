@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from ..weights import Constraint, ConstrainedWeight, UnknownWeight
+from ..weights import Constraint, ConstrainedWeight, UnknownWeight, bad_limit
 from . import _compat
 from .initializers import family_of
 
@@ -76,12 +76,11 @@ class KerasWeight(ConstrainedWeight):
             _compat.dtype_of(variable), family=family,
             family_note=family_note, path=path or name,
             class_name=class_name or type(layer).__name__,
-            label=_compat.variable_name(variable))
+            label=_compat.variable_name(variable), layer_name=layer_name,
+            notes=notes, eps=_compat.stored_eps(variable))
         self.variable = variable
         self.layer = layer
-        self.layer_name = layer_name or name
         self.keras_dtype = _compat.keras_dtype(variable)
-        self.notes = list(notes)
 
     def read(self):
         """A fresh numpy copy of the variable's value."""
@@ -164,7 +163,8 @@ def constraint_of(keras_constraint, ndim, label='variable'):
         min_limit = float(c.min_value)
         return Constraint('MinMaxNorm', _kind(axes, ndim), axes,
                           float(c.max_value),
-                          min_limit=min_limit if min_limit > 0 else None), \
+                          min_limit=min_limit if min_limit > 0 else None,
+                          min_attr='MinMaxNorm min_value'), \
             notes
     if isinstance(c, kc.MaxNorm) and _own_call(c, kc.MaxNorm):
         axes = _resolve_axes(c.axis, ndim, label)
@@ -185,12 +185,13 @@ def _limit(value):
 
 
 def _bad_limits(c):
-    """Why ``c``'s limits cannot be planned for, or None."""
+    """Why ``c``'s limits cannot be planned for, or None (the core's
+    :func:`~normsafe_init.weights.bad_limit` for ``max_value``)."""
     name = type(c).__name__
+    bad = bad_limit(_limit(c.max_value), '%s max_value' % name)
+    if bad:
+        return bad + '; the weight is left alone'
     limit = _limit(c.max_value)
-    if not (math.isfinite(limit) and limit > 0):
-        return ('%s(max_value=%r): the limit is not a positive finite '
-                'number; the weight is left alone' % (name, limit))
     low = _limit(getattr(c, 'min_value', 0.0))
     if not (math.isfinite(low) and 0 <= low <= limit):
         return ('%s(min_value=%r, max_value=%r): not 0 <= min_value <= '

@@ -17,14 +17,26 @@ import logging
 
 import torch
 
-from .. import session
+from .. import run
 from .._logging import ensure_visible
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options)
 from .discovery import find_constrained
 
-__all__ = ['make_safe', 'audit', 'optimizer_trained']
+__all__ = ['make_safe', 'audit', 'optimizer_trained', 'RECORD_ATTR',
+           'store_record']
 
 log = logging.getLogger('normsafe_init.torch')
+
+#: Attribute of the module holding the last record.
+RECORD_ATTR = '_normsafe_init_record'
+
+
+def store_record(module, record):
+    """Keep ``record`` on ``module`` (a plain attribute, not in its
+    ``state_dict``): the next run takes the weights it covers as
+    processed."""
+    object.__setattr__(module, RECORD_ATTR, record)
 
 
 def optimizer_trained(optimizer):
@@ -53,7 +65,7 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
     ----------
     model : torch.nn.Module
     fraction, action, confidence, mode, seed, layers, exclude, force
-        As every normsafe_init adapter (:class:`normsafe_init.session.
+        As every normsafe_init adapter (:class:`normsafe_init.options.
         Options`): target ``t = fraction x limit``; ``action`` one of
         ``'rescale'`` (the tensor times ``t / max norm``), ``'clip'``
         (each vector above ``t`` onto ``t``), ``'reinit'`` (redraw from
@@ -93,14 +105,16 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
         >>> bool(net[0].weight.norm(dim=1).max() <= 0.125 * (1 + 1e-6))
         True
     """
-    options = session.Options(fraction=fraction, action=action,
-                              confidence=confidence, mode=mode, seed=seed,
-                              layers=layers, exclude=exclude, force=force)
+    options = Options(fraction=fraction, action=action,
+                      confidence=confidence, mode=mode, seed=seed,
+                      layers=layers, exclude=exclude, force=force)
     weights, unknown = find_constrained(model, constraints, init)
     reason = trained or optimizer_trained(optimizer)
     ensure_visible()
-    result = session.run(weights, options, unknown=unknown, trained=reason,
-                         log=log, framework='torch')
+    result = run.run(weights, options, unknown=unknown, trained=reason,
+                     previous=getattr(model, RECORD_ATTR, None), log=log,
+                     framework='torch')
+    store_record(model, result.record)
     return result.record
 
 
@@ -124,8 +138,8 @@ def audit(model, fraction=DEFAULT_FRACTION, confidence=DEFAULT_CONFIDENCE,
         >>> audit(net, constraints={'0.weight': 0.25}).breaking
         ['0.weight']
     """
-    options = session.Options(fraction=fraction, confidence=confidence,
-                              mode=mode, layers=layers, exclude=exclude,
-                              action='report')
+    options = Options(fraction=fraction, confidence=confidence, mode=mode,
+                      layers=layers, exclude=exclude, action='report')
     weights, unknown = find_constrained(model, constraints, init)
-    return session.audit(weights, options, unknown)
+    return run.audit(weights, options, unknown,
+                     previous=getattr(model, RECORD_ATTR, None))

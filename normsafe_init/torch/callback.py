@@ -15,9 +15,12 @@ import weakref
 
 from skorch.callbacks import Callback
 
-from .. import session
+from .. import run
 from .._logging import ensure_visible
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options)
+from ..report import metrics
+from .api import RECORD_ATTR, store_record
 from .discovery import find_constrained
 
 __all__ = ['NormSafeInit', 'net_trained']
@@ -52,9 +55,10 @@ class NormSafeInit(Callback):
     ``warm_start=True``; or a module instance it saw train) is only
     reported unless ``force=True``.
 
-    Attributes (after ``on_train_begin``): ``record_`` (the
-    JSON-serialisable record of the last run), ``weights_`` (the
-    constrained tensors found).
+    Attributes: ``options`` (the validated
+    :class:`normsafe_init.options.Options`), ``record`` (the
+    JSON-serialisable record of the last ``on_train_begin``), ``weights``
+    (the constrained tensors it selected).
 
     Example::
 
@@ -85,8 +89,23 @@ class NormSafeInit(Callback):
         self.weights_ = []
         self.seen_ = weakref.WeakKeyDictionary()
 
+    # skorch takes every attribute without a trailing underscore for a
+    # parameter: the state lives in ``options_`` / ``record_`` /
+    # ``weights_``, shown under the names every adapter uses.
+    @property
+    def options(self):
+        return self.options_
+
+    @property
+    def record(self):
+        return self.record_
+
+    @property
+    def weights(self):
+        return self.weights_
+
     def _options(self):
-        return session.Options(
+        return Options(
             fraction=self.fraction, action=self.action,
             confidence=self.confidence, mode=self.mode, seed=self.seed,
             layers=self.layers, exclude=self.exclude, force=self.force)
@@ -113,14 +132,18 @@ class NormSafeInit(Callback):
                                             self.init)
         trained = net_trained(net, self.seen_)
         ensure_visible()
-        result = session.run(weights, self._options(), unknown=unknown,
-                             trained=trained, log=log, framework='torch')
+        self.options_ = self._options()  # set_params may have changed them
+        result = run.run(weights, self.options_, unknown=unknown,
+                         trained=trained,
+                         previous=getattr(module, RECORD_ATTR, None),
+                         log=log, framework='torch')
+        store_record(module, result.record)
         self.record_ = result.record
-        self.weights_ = weights
+        self.weights_ = result.weights
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None,
                      **kwargs):
-        for key, value in session.metrics(self.weights_).items():
+        for key, value in metrics(self.weights_).items():
             net.history.record(key, value)
         module = getattr(net, 'module_', None)
         if module is not None:
