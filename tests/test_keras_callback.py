@@ -22,8 +22,10 @@ from normsafe_init.norms import vector_norms  # noqa: E402
 L = keras.layers
 C = keras.constraints
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Keras 2 calls random.randint with a float bound (Python 3.10+ warns).
 pytestmark = pytest.mark.filterwarnings(
-    'ignore:__array__ implementation:DeprecationWarning')
+    'ignore:__array__ implementation:DeprecationWarning',
+    'ignore:non-integer arguments to randrange:DeprecationWarning')
 
 
 def small_model(seed=0, head_init='glorot_uniform'):

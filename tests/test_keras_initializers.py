@@ -20,8 +20,10 @@ from normsafe_init.norms import vector_norms  # noqa: E402
 
 ki = keras.initializers
 # keras's torch backend calls np.array(tensor) (numpy 2 warns about it).
+# Keras 2 calls random.randint with a float bound (Python 3.10+ warns).
 pytestmark = pytest.mark.filterwarnings(
-    'ignore:__array__ implementation:DeprecationWarning')
+    'ignore:__array__ implementation:DeprecationWarning',
+    'ignore:non-integer arguments to randrange:DeprecationWarning')
 
 
 # -- the mapping: family and scale from Keras's own formulas ---------------
