@@ -61,16 +61,16 @@ def var_key(variable):
 def storage(variable):
     """The object that holds ``variable``'s value (Keras 3's
     ``variable.value``, Keras 2's resource handle): unchanged by an
-    in-place assign."""
-    if keras3():
-        return variable.value
-    return variable.handle
+    in-place assign. On jax, whose arrays are immutable, every assign
+    makes a new array: there the variable itself is what stays."""
+    if not keras3():
+        return variable.handle
+    if backend() == 'jax':
+        return variable
+    return variable.value
 
 
 def set_seed(seed):
     keras = compat().keras
     keras.utils.set_random_seed(seed)
 
-
-def is_trained_by_optimizer(record):
-    return (record.get('trained') or '').startswith('optimizer.iterations')
