@@ -298,7 +298,8 @@ def test_float16_variable_keeps_its_dtype():
 def test_docstring_examples_run():
     import doctest
     import normsafe_init.keras as nk
-    for module in (nk, nk.initializers, nk.discovery, nk.callback):
+    for module in (nk, nk.initializers, nk.discovery, nk.callback,
+                   nk._compat):
         failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert failures == 0, module.__name__
         assert tried > 0, module.__name__

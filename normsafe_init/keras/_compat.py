@@ -16,10 +16,12 @@ TensorFlow 2.15 and earlier                  ``import keras`` (2.x, the
 ``True``) and ``tf_keras`` installed         ``tf.keras`` of TensorFlow >= 2.16
 ===========================================  ================================
 
-The variable was made by the same Keras as the model; the callback class
-(``keras.callbacks.Callback``) is chosen at import time, so the environment
-variable must be set before ``normsafe_init.keras`` is first imported (as it
-must be before TensorFlow's own first use of ``tf.keras``).
+The model must come from that same Keras: the callback subclasses its
+``keras.callbacks.Callback`` and discovery tests its ``MaxNorm`` classes.
+The choice is made at import time, so ``TF_USE_LEGACY_KERAS`` must be set
+before ``normsafe_init.keras`` is first imported (as it must be before
+TensorFlow's own first use of ``tf.keras``); a ``tf_keras`` model used
+without it (``import tf_keras`` beside Keras 3) is not supported.
 
 Where they differ:
 
@@ -31,8 +33,23 @@ write (same dtype)          ``assign(ops.cast(v))``   ``assign(tf.cast(v))``
 variable's own name         ``variable.name``         ``'lstm/lstm_cell/
                             (``'kernel'``)            kernel:0'``, last part
 a layer's variables         ``_trainable_variables``  ``_trainable_weights``
+optimizer steps             ``iterations`` (a         ``iterations`` (a
+                            ``keras.Variable``)       ``tf.Variable``)
+unbuilt model's variables   ``[]``                    ``ValueError``
 fans                        ``compute_fans``          the same rules, here
 ==========================  ========================  ======================
+
+Example::
+
+    >>> from normsafe_init.keras import _compat
+    >>> layer = _compat.keras.layers.Dense(3, dtype='float16')
+    >>> layer.build((None, 4))
+    >>> _compat.variable_name(layer.kernel), _compat.dtype_of(layer.kernel)
+    ('kernel', dtype('float16'))
+    >>> _compat.to_numpy(layer.kernel).shape
+    (4, 3)
+    >>> _compat.compute_fans((3, 3, 8, 16))   # Conv2D (kh, kw, in, out)
+    (72, 144)
 """
 import math
 import os
@@ -40,9 +57,10 @@ import re
 
 import numpy as np
 
-__all__ = ['keras', 'KERAS_VERSION', 'KERAS3', 'to_numpy', 'assign',
-           'variable_name', 'dtype_of', 'keras_dtype', 'stored_eps', 'own_variables', 'optimizer_steps',
-           'compute_fans', 'is_built']
+__all__ = ['keras', 'KERAS_VERSION', 'KERAS3', 'NUMPY_DTYPES',
+           'legacy_requested', 'to_numpy', 'assign', 'variable_name',
+           'dtype_of', 'keras_dtype', 'stored_eps', 'own_variables',
+           'optimizer_steps', 'compute_fans', 'is_built']
 
 
 def legacy_requested(environ=None):
