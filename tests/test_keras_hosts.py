@@ -267,3 +267,22 @@ def test_a_fresh_tf_keras_eegnet_head_is_repaired_in_fit():
     assert 'dense' in cb.record['changed']
     assert history.history['normsafe_dense_max_over_limit'][0] < 1
 
+
+
+def test_keras2_legacy_optimizer_counts_steps_too():
+    # TF 2.11-2.15 code often keeps tf.keras.optimizers.legacy.*.
+    if keras3():
+        pytest.skip('Keras 3 has no legacy optimizers')
+    set_seed(0)
+    model = keras.Sequential([keras.Input((64,)), L.Dense(
+        4, kernel_constraint=C.max_norm(0.25), name='head')])
+    model.compile(keras.optimizers.legacy.SGD(0.01), 'mse')
+    x = np.random.RandomState(0).randn(8, 64).astype('float32')
+    y = np.zeros((8, 4), 'float32')
+    cb = NormSafeInit(fraction=0.5)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[cb])
+    assert cb.record['changed'] == ['head'] and cb.record['trained'] is None
+    again = NormSafeInit(fraction=0.5)
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[again])
+    assert again.record['trained'] == 'optimizer.iterations = 2'
+    assert again.record['changed'] == []

@@ -3,9 +3,9 @@ Keras 2 through :mod:`normsafe_init.keras._compat`).
 
 Keras applies a variable's constraint only after each optimizer update
 (``variable.assign(variable.constraint(variable))`` in Keras 3's
-``BaseOptimizer.apply``, Keras 2's ``Optimizer._update_step``), never when
-the variable is built. For every
-*trainable* variable of the model (nested models and layers included) whose
+``BaseOptimizer.apply`` and in Keras 2's ``Optimizer.apply_gradients``;
+Keras 2's legacy optimizers do the same in their update), never when the
+variable is built. For every *trainable* variable of the model (nested models and layers included) whose
 ``variable.constraint`` is
 
 * ``keras.constraints.MaxNorm(max_value, axis)``: norms
