@@ -154,9 +154,12 @@ class AuditReport(object):
     Attributes: ``options`` (:class:`normsafe_init.options.Options`),
     ``analyses`` (``[(weight, LayerAnalysis, Verdict or None), ...]``),
     ``unknown``, ``extra`` (rows an adapter adds: ``(name, shape, status,
-    note)``, e.g. pylearn2's layers without a constraint), ``breaking``
-    (names of the weights with a vector above ``t``), ``trained`` (names
-    judged trained).
+    note)``, e.g. pylearn2's layers without a constraint, or ``(name,
+    shape, status, note, True)`` for a constrained weight that fails
+    without an analysis, e.g. non-finite), ``breaking`` (names of the
+    weights with a vector above ``t``, then the failing extra rows),
+    ``trained`` (names judged trained). A weight analysed from its law
+    alone (not observed) has the status ``expected:ok`` / ``expected:BREAKS``.
     """
 
     HEADER = ('weight', 'shape', 'n', 'limit', 'max', '>t', 'status')
@@ -166,8 +169,10 @@ class AuditReport(object):
         self.analyses = [tuple(item) + (None,) * (3 - len(item))
                          for item in analyses]
         self.unknown = list(unknown)
-        self.extra = list(extra)
-        self.breaking = [w.name for w, a, _ in self.analyses if a.breaks]
+        self.extra = [tuple(row) + (False,) * (5 - len(row))
+                      for row in extra]
+        self.breaking = ([w.name for w, a, _ in self.analyses if a.breaks]
+                         + [row[0] for row in self.extra if row[4]])
         self.trained = [w.name for w, _, v in self.analyses
                         if v is not None and v.trained]
 
@@ -180,6 +185,8 @@ class AuditReport(object):
                 status = 'BREAKS' if part.breaks else 'ok'
                 if verdict is not None and verdict.trained:
                     status = 'trained'
+                if not analysis.observed:
+                    status = 'expected:' + status
                 out.append([
                     _short(weight.name), 'x'.join(str(s) for s in weight.shape),
                     format_n(part.n), '%s<=%.4g' % (c.kind, c.limit),
@@ -189,7 +196,7 @@ class AuditReport(object):
         for item in self.unknown:
             out.append([_short(item.name), '-', '-', '-', '-', '-',
                         'left alone'])
-        for name, shape, status, _ in self.extra:
+        for name, shape, status, _, _ in self.extra:
             out.append([_short(name), shape or '-', '-', '-', '-', '-',
                         status])
         return out
@@ -213,7 +220,7 @@ class AuditReport(object):
         for item in self.unknown:
             lines.append('%s (%s): left alone: %s'
                          % (item.name, item.class_name, item.reason))
-        for name, _, _, note in self.extra:
+        for name, _, _, note, _ in self.extra:
             if note:
                 lines.append('%s: %s' % (name, note))
         return lines
@@ -227,7 +234,8 @@ class AuditReport(object):
                      % (self.options.fraction, self.options.confidence))
         lines.extend('  ' + line for line in self.notes())
         lines.append('%d of %d constrained weight(s) break fraction %g%s'
-                     % (len(self.breaking), len(self.analyses),
+                     % (len(self.breaking), len(self.analyses) +
+                        sum(1 for row in self.extra if row[4]),
                         self.options.fraction,
                         (': ' + ', '.join(self.breaking))
                         if self.breaking else ''))

@@ -282,10 +282,12 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
     return Result(record, planned)
 
 
-def audit(weights, options, unknown=(), trained=None, previous=None):
+def audit(weights, options, unknown=(), trained=None, previous=None,
+          extra=()):
     """Analyse and judge ``weights`` with ``options``, change nothing;
-    returns a :class:`normsafe_init.report.AuditReport`."""
+    returns a :class:`normsafe_init.report.AuditReport` (``extra``: the
+    adapter's own rows, see there)."""
     planned = _plan_all(select(weights, options, unknown), options,
                         'report', trained, previous)
     return AuditReport(options, [(w, a, v) for w, a, _, v in planned],
-                       unknown)
+                       unknown, extra)

@@ -1,5 +1,5 @@
-"""Tests of ``normsafe-init check`` (normsafe_init.pylearn2.check), its YAML text
-editor (normsafe_init.pylearn2.yaml_fix) and its plot (normsafe_init.plot).
+"""Tests of ``normsafe-init check`` (normsafe_init.pylearn2.check), its
+``--fix`` (normsafe_init.pylearn2.fixing) and its plot (normsafe_init.plot).
 
 The text editor, the templates, the argument checks and the error paths
 that come before pylearn2 is imported run everywhere; everything that
@@ -26,12 +26,12 @@ import numpy as np
 import pytest
 
 from normsafe_init import cli
-from normsafe_init.pylearn2 import check, yaml_fix
+from normsafe_init.pylearn2 import check
 from normsafe_init.plan import analyze
 from normsafe_init.pylearn2.extension import NormSafeInit
 from normsafe_init.pylearn2.layers import find_constrained
 from normsafe_init.norms import vector_norms
-from normsafe_init.pylearn2.yaml_fix import format_value
+from normsafe_init.pylearn2.fixing import format_value
 from helpers import (PYLEARN2_PROBLEM, Capture, needs_pylearn2,
                      subprocess_env)
 
@@ -98,12 +98,17 @@ def one_line(text):
 
 
 def table_rows(stdout):
-    """``{layer name: [row fields, ...]}`` of the table in ``stdout``
-    (data rows have 17 whitespace-separated fields)."""
-    rows = {}
+    """``{layer name: [row fields, ...]}`` of the core's table in ``stdout``
+    (``weight shape n limit max >t status``; the status may hold a
+    space)."""
+    rows, inside = {}, False
     for line in stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 17 and fields[0] != 'layer':
+        if line.split()[:2] == ['weight', 'shape']:
+            inside = True
+        elif inside and line.startswith('t = '):
+            break
+        elif inside:
+            fields = line.split(None, 6)
             rows.setdefault(fields[0], []).append(fields)
     return rows
 
@@ -133,15 +138,31 @@ def test_plot_panels_without_pylearn2(tmp_path):
     assert os.listdir(str(tmp_path)) == ['p.png']
 
 
+def test_audit_table_rows_of_law_only_and_failing_extras():
+    """The core's table as check uses it (no pylearn2): a weight analysed
+    from its law alone is ``expected:*``; an extra row that fails (a
+    non-finite weight) counts as a breaking constrained weight."""
+    from normsafe_init.distributions import Uniform
+    from normsafe_init.options import Options
+    from normsafe_init.report import AuditReport
+    from normsafe_init.weights import Constraint, ConstrainedWeight
+    weight = ConstrainedWeight('c0', [Constraint('max_kernel_norm', 'kernel',
+                                                 (0, 1, 2), 0.9)],
+                               (8, 3, 3, 32), 'float32', family=Uniform(0.2))
+    report = AuditReport(Options(), [(weight, analyze(weight, None, 0.5))],
+                         extra=[('h0', '20x10', 'NON-FINITE', 'NaN', True),
+                                ('y', '10x3', 'unconstrained', '')])
+    rows = dict((row[0], row) for row in report.rows())
+    assert rows['c0'][4:] == ['-', '-', 'expected:BREAKS']
+    assert rows['h0'][-1] == 'NON-FINITE' and rows['y'][-1] == 'unconstrained'
+    assert report.breaking == ['c0', 'h0']
+    assert str(report).splitlines()[-1] == (
+        '2 of 2 constrained weight(s) break fraction 0.5: c0, h0')
+
+
 # ===========================================================================
 # templates and arguments (no pylearn2 needed)
 # ===========================================================================
-
-def test_placeholders_in_order():
-    assert yaml_fix.placeholders(read(TEMPLATE)) == [
-        'h0_irange', 'istdev', 'max_epochs']
-    assert yaml_fix.placeholders(read(SEED)) == []
-
 
 def test_substitute_keeps_typed_text_for_s():
     text = 'a: %(x)s\nb: %(y)f\nc: %(z)d\nd: 100%%\n'
@@ -210,7 +231,7 @@ def test_check_is_a_sub_command(capsys):
 
 def test_modules_import_no_heavy_dependency():
     code = ('import sys; import normsafe_init.cli, normsafe_init.pylearn2.check, '
-            'normsafe_init.pylearn2.yaml_fix, normsafe_init.plot; '
+            'normsafe_init.pylearn2.fixing, normsafe_init.plot; '
             'bad = sorted(m for m in sys.modules if m.split(".")[0] in '
             '("pylearn2", "theano", "matplotlib", "yaml")); '
             'print(",".join(bad)); sys.exit(1 if bad else 0)')
@@ -376,7 +397,9 @@ def test_seed_table_matches_the_analysis():
     lines = out.splitlines()
     assert lines[0] == ("%s: the 'model' of the top Train; fraction 0.5 "
                         "(t = 0.5 x limit), confidence 0.99" % SEED)
-    assert lines[1].split()[:5] == ['layer', 'class', 'W', 'shape', 'n']
+    assert lines[1].split() == ['weight', 'shape', 'n', 'limit', 'max',
+                                '>t', 'status']
+    assert max(len(line) for line in lines[1:6]) <= 100
     rows = table_rows(out)
     assert sorted(rows) == ['h0', 'h1', 'h2', 'y']
     analyses, _ = direct(SEED)
@@ -390,22 +413,21 @@ def test_seed_table_matches_the_analysis():
         before = part.before
         rec = part.recommended
         assert row == [
-            name, analysis.weight.class_name, shapes[name], str(part.n),
-            str(part.m), inits[name],
-            '%s<=1.9365' % part.constraint.kind, fmt(part.target),
-            fmt(before.min), fmt(before.mean), fmt(before.max),
-            fmt(part.expected_mean), fmt(part.expected_max),
-            str(before.above_target), str(before.above_limit),
-            '%s=%s' % (rec.param_name, format_value(rec.value)),
+            name, shapes[name], str(part.n),
+            '%s<=%.4g' % (part.constraint.kind, part.constraint.limit),
+            fmt(before.max), '%d/%d' % (before.above_target, before.count),
             'BREAKS' if analysis.breaks else 'ok']
+        assert ('  %s: declared %s, expected max %s, recommended %s=%.6g'
+                % (name, inits[name], fmt(part.expected_max),
+                   rec.param_name, rec.value)) in lines
     assert [n for n in ('h0', 'h1', 'h2', 'y') if analyses[n].breaks] == [
         'h1', 'h2']
-    assert rows['h2'][0][13:15] == ['64', '64']     # all columns over limit
-    assert rows['h1'][0][13:15] == ['128', '0']
-    assert lines[-1] == (
-        '2 of 4 constrained layers break fraction 0.5 (a vector above t): '
-        'h1, h2; use the recommended values (--fix OUT.yaml writes them '
-        'into a copy)')
+    assert rows['h2'][0][5] == '64/64' and rows['h1'][0][5] == '128/128'
+    assert lines[-4:] == [
+        '2 of 4 constrained weight(s) break fraction 0.5: h1, h2',
+        'fix h1: irange=%s' % format_value(analyses['h1'].recommended.value),
+        'fix h2: istdev=%s' % format_value(analyses['h2'].recommended.value),
+        'use the recommended values (--fix OUT.yaml writes them into a copy)']
 
 
 @needs_pylearn2
@@ -507,8 +529,8 @@ def test_fix_seed_round_trip(tmp_path):
     code, out, err = run_check(fixed)
     assert code == 0, out
     assert [r[0][-1] for r in table_rows(out).values()] == ['ok'] * 4
-    assert out.splitlines()[-1] == ('all 4 constrained layers are within '
-                                    'fraction 0.5 of their limits')
+    assert out.splitlines()[-1] == ('0 of 4 constrained weight(s) break '
+                                    'fraction 0.5')
     # Fixing a clean file changes nothing.
     again = str(tmp_path / 'again.yaml')
     code, out, err = run_check(fixed, '--fix', again)
@@ -533,40 +555,32 @@ def test_fix_json(tmp_path):
 
 
 @needs_pylearn2
-def test_fix_block_style_round_trip(tmp_path):
+def test_fix_block_style_needs_a_hand_edit(tmp_path):
     fixed = str(tmp_path / 'fixed.yaml')
     code, out, err = run_check(BLOCK, '--fix', fixed)
+    # h1 declares sparse_init without sparse_stdev: no value to replace.
+    analyses, unconstrained = direct(BLOCK)
+    assert code == 2 and out == ''
+    assert one_line(err) == (
+        "normsafe-init check: --fix: layer 'h1' (line 20) has no "
+        "'sparse_stdev' key: edit it by hand at line 20 (sparse_stdev=%s)"
+        % format_value(analyses['h1'].recommended.value))
+    assert os.listdir(str(tmp_path)) == []
+    code, out, err = run_check(BLOCK)
     assert code == 1
     rows = table_rows(out)
     assert [rows[n][0][-1] for n in ('h0', 'h1', 'h2', 'y')] == [
         'BREAKS', 'BREAKS', 'BREAKS', 'unconstrained']
-    assert rows['y'][0][6] == '-'
-    analyses, unconstrained = direct(BLOCK)
-    values = dict((n, format_value(analyses[n].recommended.value))
-                  for n in ('h0', 'h1', 'h2'))
-    old, new = read(BLOCK), read(fixed)
-    removed, added = changed_lines(old, new)
-    assert removed == [
-        '        irange: &ir 0.25        # shared with h2 below\n',
-        '        irange: *ir\n']
-    assert added == [
-        '        irange: &ir %s        # shared with h2 below\n'
-        % values['h0'],
-        '        sparse_stdev: %s\n' % values['h1'],
-        '        irange: %s\n' % values['h2']]
-    assert "inserted 'sparse_stdev: %s' after its 'sparse_init' (line 22)" \
-        % values['h1'] in out
-    assert 'note: the alias *ir was replaced by a number' in out
-    code, out, err = run_check(fixed, '--json')
-    assert code == 0
-    assert json.loads(out)['breaks'] == []
+    assert rows['y'][0][3] == '-'
     # The unconstrained Softmax is listed with its column norms.
     (path, layer), = unconstrained
     norms = vector_norms(layer.W.get_value(), (0,))
-    y = json.loads(out)['layers'][3]
+    y = json.loads(run_check(BLOCK, '--json')[1])['layers'][3]
     assert y['status'] == 'unconstrained' and y['name'] == 'y'
     assert same_number(y['norms']['max'], float(norms.max()))
     assert (y['n'], y['m'], y['shape']) == (40, 5, [40, 5])
+    assert ('  y: declared istdev=0.01; col norms min/mean/max %.4g/%.4g/%.4g'
+            % (norms.min(), norms.mean(), norms.max())) in out
 
 
 @needs_pylearn2
@@ -574,7 +588,7 @@ def test_template_with_defines():
     code, out, err = run_check(TEMPLATE, *TEMPLATE_DEFINES)
     assert code == 1
     rows = table_rows(out)
-    assert rows['h2'][0][5] == 'istdev=0.05'
+    assert '  h2: declared istdev=0.05, expected max' in out
     assert [rows[n][0][-1] for n in ('h0', 'h1', 'h2', 'y')] == [
         'ok', 'BREAKS', 'BREAKS', 'ok']
     # The template filled in is the seed example: same numbers.
@@ -654,9 +668,10 @@ def test_model_only_yaml_and_unfixable_softmax(tmp_path):
     lines = out.splitlines()
     assert lines[0].startswith('%s: the top MLP;' % MODEL_ONLY)
     rows = table_rows(out)
-    assert rows['h0'][0][6] == 'row<=1'
+    assert rows['h0'][0][3] == 'row<=1'
     assert rows['h1'][0][-1] == 'unconstrained'
-    assert rows['h1'][0][2:6] == ['30x20', '30', '20', 'istdev=0.01']
+    assert rows['h1'][0][1] == '30x20'
+    assert '  h1: declared istdev=0.01; col norms min/mean/max' in out
     assert rows['y'][0][-1] == 'BREAKS'
     assert ('note y: Softmax has no sparse_stdev (its sparse_init draws N(0, '
             '1) entries): it cannot be fixed by a parameter') in out
@@ -706,11 +721,10 @@ class NormedThing(Layer):
     code, out, err = run_check(path)
     assert code == 0
     rows = table_rows(out)
-    assert rows['odd'][0][-1] == 'UNKNOWN'
-    assert rows['odd'][0][6] == 'max_col_norm=1'
-    assert [r[6] for r in rows['y']] == ['col<=1', 'row<=2']
-    assert ('unknown odd (NormedThing): class NormedThing is not a pylearn2 '
-            'layer normsafe_init knows') in out
+    assert rows['odd'][0][-1] == 'left alone'
+    assert [r[3] for r in rows['y']] == ['col<=1', 'row<=2']
+    assert ('  odd (NormedThing): left alone: class NormedThing is not a '
+            'pylearn2 layer normsafe_init knows') in out
     assert out.splitlines()[-1] == 'not checked (see above): odd'
     data = json.loads(run_check(path, '--json')[1])
     assert data['unknown'] == ['odd']

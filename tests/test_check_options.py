@@ -59,8 +59,17 @@ def run_check(*argv):
 
 
 def rows(out):
-    return dict((line.split()[0], line.split()) for line in out.splitlines()
-                if len(line.split()) == 17 and line.split()[0] != 'layer')
+    """``{weight: fields}`` of the core's table in ``out``."""
+    found, inside = {}, False
+    for line in out.splitlines():
+        if line.split()[:2] == ['weight', 'shape']:
+            inside = True
+        elif inside and line.startswith('t = '):
+            break
+        elif inside:
+            fields = line.split(None, 6)
+            found[fields[0]] = fields
+    return found
 
 
 # -- no pylearn2 needed ----------------------------------------------------------
@@ -123,7 +132,7 @@ def test_options_come_from_the_yaml(tmp_path):
     assert header == ("%s: the 'model' of the top Train; fraction 0.2 (t = "
                       "0.2 x limit), confidence 0.9 (confidence, fraction "
                       "from the NormSafeInit at line 12)" % path)
-    assert rows(out)['y'][7] == '0.2'
+    assert 't = 0.2 x limit; expected max: the 0.9 quantile' in out
     data = json.loads(run_check(path, '--json')[1])
     assert (data['fraction'], data['confidence']) == (0.2, 0.9)
     assert data['options_from'] == {'fraction': 'yaml', 'confidence': 'yaml',
@@ -170,10 +179,9 @@ def test_layers_and_exclude_from_the_yaml(tmp_path):
     code, out, err = run_check(path)
     assert code == 0                       # y breaks, but is left out
     assert rows(out)['y'][-1] == 'excluded' and rows(out)['h0'][-1] == 'ok'
-    assert ('note: left out by the layers / exclude of the NormSafeInit (not '
-            'counted): y') in out
-    assert out.splitlines()[-1] == ('the constrained layer is within '
-                                    'fraction 0.5 of its limit')
+    assert '  y: left out by layers / exclude (not counted)' in out
+    assert out.splitlines()[-1] == ('0 of 1 constrained weight(s) break '
+                                    'fraction 0.5')
     code, out, err = run_check(path, '--exclude', 'h0')
     assert code == 1 and rows(out)['h0'][-1] == 'excluded'
     path = write_train(tmp_path, 'layers: [y]', name='only.yaml')
@@ -188,10 +196,11 @@ def test_non_finite_initial_weights_are_never_within_fraction(tmp_path):
     code, out, err = run_check(path)
     assert code == 1 and err == ''
     assert rows(out)['h0'][-1] == 'NON-FINITE'
-    assert 'non-finite h0 (RectifiedLinear): ' in out
-    assert out.splitlines()[-1].startswith(
-        '2 of 2 constrained layers break fraction 0.5 (a vector above t, or '
-        'non-finite weights): h0, y')
+    assert ('  h0: initial weights hold NaN or inf: never within fraction'
+            in out)
+    assert ('2 of 2 constrained weight(s) break fraction 0.5: y, h0'
+            in out.splitlines())
+    assert json.loads(run_check(path, '--json')[1])['breaks'] == ['h0', 'y']
     fixed = str(tmp_path / 'fixed.yaml')
     code, out, err = run_check(path, '--fix', fixed, '--json')
     fix = json.loads(out)['fix']

@@ -133,7 +133,8 @@ def test_conv_c01b_is_expected_and_the_next_layer_drawn_as_on_a_gpu(
                                'reason': standins.gpu_available()[1]}]
     code, out, err = run_check(conv_yaml(tmp_path))
     line = [l for l in out.splitlines() if l.startswith('c0 ')][0].split()
-    assert line[-1] == 'expected:ok' and line[8:11] == ['-', '-', '-']
+    assert line == ['c0', '8x3x3x32', '72', 'kernel<=0.9', '-', '-',
+                    'expected:ok']
     assert ('note c0 (MaxoutConvC01B): expected, not observed: no GPU here; '
             'W 8x3x3x32 (5 input channels + 3 dummy) as pylearn2 draws it '
             'with cuda-convnet') in out

@@ -1,29 +1,17 @@
 """``normsafe-init check EXP.yaml``: inspect a training YAML before training.
 
 Only the model is built (:mod:`.loading`: no dataset, no training
-algorithm, no Theano function, no ``!pkl:`` the model does not need), with
-the MLP's fixed seed, so the norms shown are those the training run starts
-from (before pylearn2 silently clips them onto the limits in
-``Train.setup``). One row per constraint of every layer (:mod:`.report`);
-the fraction, confidence, mode, layers and exclude of a
-``!obj:normsafe_init.NormSafeInit`` in the YAML are used unless the command
-line gives them.
-
-Options: ``--fraction``, ``--confidence``, ``--mode``, ``--layers``,
-``--exclude``, ``--model DOTTED.PATH`` (which object is the model),
-``--json``, ``-D name=value`` (:mod:`.templates`), ``--fix OUT.yaml``
-(:mod:`.fixing`; the input itself only with ``--in-place``), ``--plot
-OUT.png`` (needs matplotlib), ``--debug``.
-
-Everything is computed and formatted before anything is written; the
-report is printed as UTF-8 where the stream cannot encode it.
-
-Exit codes: 0 every layer is within its fraction, 1 some layer breaks it
-(or has non-finite initial weights), 2 usage errors, unreadable or invalid
-YAML, a model whose weights come from a missing file, pylearn2 not
-importable.
-
-This module imports pylearn2 only when a command runs.
+algorithm, no Theano function), with the MLP's fixed seed, so the norms
+shown are those the training run starts from (before pylearn2 silently
+clips them onto the limits in ``Train.setup``). One
+:class:`normsafe_init.options.Options`: the command line, then the
+``!obj:normsafe_init.NormSafeInit`` written in the YAML, then the
+defaults; the report is the core's audit table (:mod:`.report`); ``--fix``
+is :mod:`.fixing`, ``-D`` :mod:`.templates`. Everything is computed before
+anything is written. Exit codes: 0 every layer within its fraction, 1 one
+breaks it (or is non-finite), 2 usage errors, unreadable or invalid YAML,
+a missing file the model needs, pylearn2 not importable. pylearn2 is
+imported only when a command runs.
 
 >>> parse_defines(['istdev=0.01'])
 {'istdev': '0.01'}
@@ -36,25 +24,23 @@ import sys
 import traceback
 
 from .. import plot
-from ..run import unknown_names
 from .._record import jsonable
-from ..options import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
-from .._validation import (check_choice, check_fraction,
-                           check_open_probability)
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options)
 from .errors import CheckError, text_of, why
 from .fixing import plan_fix, same_file
 from .loading import extension_options, load_model
 from .report import CheckReport
-from .rows import LayerRow, analyze_model, mark_excluded
 from .templates import parse_defines, read_text, substitute
 
 
-__all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'LayerRow',
-           'check_text', 'load_model', 'substitute', 'parse_defines',
-           'DEFAULT_FRACTION', 'DEFAULT_CONFIDENCE']
+__all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'check_text',
+           'load_model', 'substitute', 'parse_defines', 'DEFAULT_FRACTION',
+           'DEFAULT_CONFIDENCE']
 
 PROG = 'normsafe-init check'
-MODES = ('max', 'mean')
+#: The options check takes from the command line, else the YAML.
+OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
 
 
 def add_parser(commands):
@@ -62,14 +48,12 @@ def add_parser(commands):
     sub-parsers)."""
     p = commands.add_parser(
         'check', help='inspect a training YAML before training (pylearn2)',
-        description='Build only the model of a pylearn2 training YAML (no '
-                    'dataset, no training algorithm, no Theano compile) and '
-                    'report, for every layer, its initial vector norms '
-                    'against FRACTION x its max-norm limit, what the '
-                    'declared init predicts and the safe irange / istdev / '
-                    'sparse_stdev. Exit 0: every layer is within FRACTION; '
-                    '1: some layer breaks it; 2: usage error, unreadable '
-                    'YAML or missing file.')
+        description='Build only the model of a pylearn2 training YAML and '
+                    'report its initial vector norms against FRACTION x '
+                    'each max-norm limit, with the safe irange / istdev / '
+                    'sparse_stdev. Exit 0: every layer within FRACTION; 1: '
+                    'some layer breaks it; 2: usage error, unreadable YAML '
+                    'or missing file.')
     p.add_argument('yaml', metavar='EXP.yaml', help='the training YAML')
     p.add_argument('--fraction', type=float, metavar='F',
                    help='target t = F x limit, F in (0, 1] (default: the '
@@ -95,8 +79,7 @@ def add_parser(commands):
                    help='print one JSON object instead of the table')
     p.add_argument('--fix', metavar='OUT.yaml',
                    help='write a copy of the YAML whose offending init '
-                        'values are replaced by the recommended ones (the '
-                        'rest of the text is kept byte for byte)')
+                        'values are replaced (the rest kept byte for byte)')
     p.add_argument('--in-place', action='store_true',
                    help='allow --fix OUT.yaml to be the input file itself')
     p.add_argument('--plot', metavar='OUT.png',
@@ -158,18 +141,17 @@ def _names(text, option):
 
 
 def _cli_options(args):
+    """The options given on the command line (validated), by name."""
+    given = dict((name, getattr(args, name)) for name in OPTIONS
+                 if getattr(args, name) is not None)
+    for name in ('layers', 'exclude'):
+        if name in given:
+            given[name] = _names(given[name], '--' + name)
     try:
-        return {
-            'fraction': None if args.fraction is None else
-            check_fraction(args.fraction, '--fraction'),
-            'confidence': None if args.confidence is None else
-            check_open_probability(args.confidence, '--confidence'),
-            'mode': None if args.mode is None else
-            check_choice(args.mode, '--mode', MODES),
-            'layers': _names(args.layers, '--layers'),
-            'exclude': _names(args.exclude, '--exclude')}
-    except (TypeError, ValueError) as exc:
-        raise CheckError(text_of(exc))
+        Options(**given)
+    except ValueError as exc:
+        raise CheckError('--' + text_of(exc))
+    return given
 
 
 def _check_outputs(args):
@@ -218,15 +200,14 @@ def _run(args, out, err):
     text, unused = substitute(raw, defines, path)
     for name in unused:
         emit(err, u'%s: note: -D %s is not used by %s\n' % (PROG, name, path))
-    report = check_text(text, path, model_path=args.model, debug=args.debug,
-                        err=err, **cli)
+    report = check_text(text, path, cli, model_path=args.model,
+                        debug=args.debug, err=err)
     fix = None
     if args.fix:
         def recheck(fixed_text, fixed_path):
-            return check_text(fixed_text, fixed_path, report.fraction,
-                              report.confidence, report.mode,
+            return check_text(fixed_text, fixed_path, cli,
                               model_path=args.model, debug=args.debug,
-                              err=err, selected=report.selected)
+                              err=err)
         fix = plan_fix(raw, report, defines, path, args.fix, recheck)
     panels = report.panels() if args.plot else None
     # Everything is computed: format, write the files, then print.
@@ -257,8 +238,9 @@ def _write_plot(args, panels, report, fix, out, lines):
     try:
         plot.plot_panels(panels, args.plot,
                          suptitle='%s: fraction %g, confidence %g'
-                         % (os.path.basename(args.yaml), report.fraction,
-                            report.confidence))
+                         % (os.path.basename(args.yaml),
+                            report.options.fraction,
+                            report.options.confidence))
     except Exception as exc:  # I/O, or matplotlib failing to draw
         if not args.json:
             emit(out, u'\n'.join(lines[:-1]) + u'\n')
@@ -268,63 +250,25 @@ def _write_plot(args, panels, report, fix, out, lines):
                                                     written), sys.exc_info())
 
 
-def _resolve(cli, yaml_options, name, default):
-    if cli.get(name) is not None:
-        return cli[name], 'command line'
-    if yaml_options is not None and yaml_options.get(name) is not None:
-        return yaml_options[name], 'yaml'
-    return default, 'default'
-
-
-def _selection(rows, layers, exclude, sources, line):
-    """The names that count (None: all), after checking the names exist."""
-    if layers is None and exclude is None:
-        return None
-    known = set(r.name for r in rows if r.analysis is not None
-                or r.status in ('nonfinite', 'unknown'))
-    for option, names in (('layers', layers), ('exclude', exclude)):
-        where = ('--%s' % option if sources[option] == 'command line'
-                 else 'NormSafeInit (line %s): %s' % (line, option))
-        message = unknown_names(where, names, known)
-        if message:
-            raise CheckError(message)
-    return set(n for n in known if (layers is None or n in layers)
-               and n not in (exclude or ()))
-
-
-def check_text(text, path='YAML', fraction=None, confidence=None, mode=None,
-               layers=None, exclude=None, model_path=None, debug=False,
-               err=None, selected=False):
-    """Build the model of ``text`` (already substituted) and analyse it:
-    a :class:`CheckReport`. Options not given come from the YAML's
-    ``NormSafeInit``, else the defaults."""
+def check_text(text, path='YAML', cli=None, model_path=None, debug=False,
+               err=None):
+    """Build the model of ``text`` (already substituted) and check it: a
+    :class:`CheckReport`. The options: ``cli`` (``{name: value}``, from
+    the command line), then the YAML's ``NormSafeInit``, then the
+    defaults."""
+    cli = cli or {}
     loaded = load_model(text, path, model_path=model_path, debug=debug,
                         err=err)
     yaml_options, line = extension_options(text, path, top=loaded.top)
-    cli = {'fraction': fraction, 'confidence': confidence, 'mode': mode,
-           'layers': layers, 'exclude': exclude}
-    sources, values = {}, {}
-    for name, default in (('fraction', DEFAULT_FRACTION),
-                          ('confidence', DEFAULT_CONFIDENCE),
-                          ('mode', DEFAULT_MODE), ('layers', None),
-                          ('exclude', None)):
-        values[name], sources[name] = _resolve(cli, yaml_options, name,
-                                               default)
-    rows = analyze_model(loaded.model, values['fraction'],
-                         values['confidence'], values['mode'], debug=debug)
-    if selected is False:
-        selected = _selection(rows, values['layers'], values['exclude'],
-                              sources, line)
-    mark_excluded(rows, selected)
-    report = CheckReport(path, rows, values['fraction'], values['confidence'],
-                         loaded.where, values['mode'], loaded,
-                         dict((k, v) for k, v in sources.items()
-                              if k in ('fraction', 'confidence', 'mode')
-                              or values[k] is not None), line)
-    report.selected = selected
-    defaults = {'fraction': DEFAULT_FRACTION, 'confidence': DEFAULT_CONFIDENCE,
-                'mode': DEFAULT_MODE}
-    report.shown_sources = sorted(k for k in report.sources
-                                  if values[k] != defaults.get(k))
-    return report
-
+    yaml_options = yaml_options or {}
+    sources = {}
+    for name in OPTIONS:
+        source = ('command line' if name in cli else
+                  'yaml' if yaml_options.get(name) is not None else 'default')
+        if source != 'default' or name in ('fraction', 'confidence', 'mode'):
+            sources[name] = source
+    try:
+        options = Options().replace(**yaml_options).replace(**cli)
+    except ValueError as exc:
+        raise CheckError(text_of(exc))
+    return CheckReport(path, loaded, options, sources, line)

@@ -1,61 +1,266 @@
-"""``check --fix OUT.yaml``: plan the edits, build and re-check the fixed
-copy, then (separately, once everything is computed) write it.
+"""``check --fix OUT.yaml``: replace the init value of every breaking layer
+in the TEXT of the YAML, re-check the fixed copy, then (once everything is
+computed) write it.
 
-Every breaking layer whose init can be set by a parameter gets its
-``irange`` / ``istdev`` / ``sparse_stdev`` (``sparse_istdev`` for the DBM
-``Softmax``) replaced by the recommended value, or by the largest value at
-which the seeded draw itself stays under ``t`` when that is smaller; every
-other byte of the YAML is kept (:mod:`.yaml_fix`). A value that comes from
-a ``%(name)s`` template is not edited: the report says which ``-D`` value
-to change.
+The value replaced is the layer's existing ``irange`` / ``istdev`` /
+``sparse_stdev`` (``sparse_istdev`` for the DBM ``Softmax``): the
+recommended value, or the largest value at which the seeded draw itself
+stays under ``t`` when that is smaller, with 6 digits rounded down. Every
+other byte is kept. Only a plain or quoted scalar number (anchored or not)
+is replaced; anything else (a missing key, an alias, a block scalar, a
+collection, a ``layer_name`` written twice) stops the check with exit 2 and
+"edit it by hand at line N". A value written as a ``%(name)s`` template is
+not edited: the report says which ``-D`` value to change.
 """
 from __future__ import absolute_import, division, print_function
 
+import math
 import os
 import re
 import sys
 
 from .._io import write_atomic
-from . import yaml_fix
 from .errors import CheckError, text_of, why
 from .layers import option_name
-from .templates import substitute
+from .templates import CONVERSION, placeholders, substitute
+
+__all__ = ['FixReport', 'plan_fix', 'fix_value', 'same_file',
+           'format_value', 'replace_values']
+
+#: An anchor or tag before a scalar (``&ir !!float 0.25``).
+_PREFIX = re.compile(r'(?:[&!]\S*\s+)*')
 
 
-__all__ = ['FixReport', 'plan_fix', 'plan_edits', 'unfixable_reason',
-           'same_file']
+def format_value(value, digits=6):
+    """``value`` with ``digits`` significant digits, rounded DOWN, always
+    read by PyYAML as a float.
+
+    >>> format_value(0.01637519), format_value(1e-5), format_value(2)
+    ('0.0163751', '1.0e-05', '2.0')
+    """
+    value = float(value)
+    if not (value > 0) or math.isinf(value):
+        raise ValueError('value must be a finite number > 0; got %r'
+                         % (value,))
+    exponent = int(math.floor(math.log10(value))) - (digits - 1)
+    k = int(math.floor(value / 10.0 ** exponent)) + 1
+    text = '%.*g' % (digits, k * 10.0 ** exponent)
+    while float(text) > value:
+        k -= 1
+        text = '%.*g' % (digits, k * 10.0 ** exponent)
+    mantissa, sep, exp = text.partition('e')
+    return mantissa + ('' if '.' in mantissa else '.0') + sep + exp
 
 
 def same_file(a, b):
     """Whether paths ``a`` and ``b`` name the same file."""
-    if os.path.exists(a) and os.path.exists(b):
-        try:
-            return os.path.samefile(a, b)
-        except (AttributeError, OSError):  # no samefile on Windows py2
-            pass
-    return os.path.normcase(os.path.realpath(a)) == \
-        os.path.normcase(os.path.realpath(b))
+    try:
+        return os.path.samefile(a, b)
+    except (AttributeError, OSError):  # a missing path; Windows Python 2
+        return os.path.normcase(os.path.realpath(a)) == \
+            os.path.normcase(os.path.realpath(b))
+
+
+def _layer_mappings(text):
+    """``{layer name: [(mapping node, layer_name key node)]}`` of the
+    (placeholder-masked) text, composed by PyYAML (nothing constructed)."""
+    import yaml
+    masked = CONVERSION.sub(lambda m: re.sub(r'[^\r\n]', 'x', m.group(0)),
+                            text)
+    try:
+        roots = list(yaml.compose_all(masked, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise CheckError('--fix: cannot read the YAML text: %s'
+                         % ' '.join(str(exc).split()), sys.exc_info())
+    found, seen, stack = {}, set(), list(roots)
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == 'layer_name' and \
+                        isinstance(value, yaml.ScalarNode) and \
+                        not CONVERSION.search(text, value.start_mark.index,
+                                              value.end_mark.index):
+                    found.setdefault(value.value, []).append((node, key))
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: pair[1].start_mark.index)
+    return found
+
+
+def _line(node):
+    return node.start_mark.line + 1
+
+
+def _replacement(text, found, layer, key, value):
+    """``(start, end, result)`` of one edit; CheckError when the value
+    cannot be replaced as it is written."""
+    import yaml
+    mappings = found.get(layer, [])
+    if len(mappings) != 1:
+        if not mappings:
+            raise CheckError("--fix: no layer_name '%s' written as such in "
+                             "the YAML: edit it by hand" % layer)
+        raise CheckError("--fix: layer_name '%s' is written %d times (lines "
+                         "%s): edit it by hand at line %d" % (
+                             layer, len(mappings), ', '.join(
+                                 str(_line(k)) for _, k in mappings),
+                             _line(mappings[0][1])))
+    mapping, name_key = mappings[0]
+    pairs = [(k, v) for k, v in mapping.value if k.value == key]
+    if len(pairs) != 1:
+        raise CheckError("--fix: layer '%s' (line %d) has %s '%s' key: edit "
+                         "it by hand at line %d (%s=%s)"
+                         % (layer, _line(name_key), len(pairs) or 'no', key,
+                            _line(name_key), key, format_value(value)))
+    knode, node = pairs[0]
+    line, new = _line(knode), format_value(value)
+    start, end = node.start_mark.index, node.end_mark.index
+    if start < knode.end_mark.index or not isinstance(
+            node, yaml.ScalarNode) or node.style in ('|', '>'):
+        what = ('an alias' if start < knode.end_mark.index else
+                'not a plain or quoted scalar')
+        raise CheckError("--fix: layer '%s': the value of '%s' is %s: edit "
+                         "it by hand at line %d (%s: %s)"
+                         % (layer, key, what, line, key, new))
+    start += _PREFIX.match(text, start, end).end() - start
+    old = text[start:end]
+    result = {'layer': layer, 'key': key, 'value': value, 'old': old,
+              'new': new, 'line': line, 'placeholder': None, 'note': None}
+    names = placeholders(old)
+    if names:
+        result.update(status='template', placeholder=names, message=(
+            "layer '%s': '%s: %s' (line %d) is a template substitution"
+            % (layer, key, old, line)))
+        return start, end, result
+    try:
+        float(node.value)
+    except ValueError:
+        raise CheckError("--fix: layer '%s': '%s: %s' is not a number: edit "
+                         "it by hand at line %d" % (layer, key, old, line))
+    if old == new:
+        result.update(status='unchanged', message="layer '%s': '%s' is "
+                      "already %s" % (layer, key, old))
+        return start, end, result
+    result.update(status='replaced', message="layer '%s': %s %s -> %s "
+                  "(line %d)" % (layer, key, old, new, line))
+    anchor = re.match(r'&(\S+)', text[node.start_mark.index:start])
+    if anchor:
+        users = [str(text.count('\n', 0, m.start()) + 1) for m in re.finditer(
+            r'\*%s(?![^\s,\]}])' % re.escape(anchor.group(1)), text)]
+        if users:
+            result['note'] = ('the anchor &%s is also used by the alias(es) '
+                              'on line(s) %s, which change too'
+                              % (anchor.group(1), ', '.join(users)))
+    return start, end, result
+
+
+def replace_values(text, edits):
+    """``(new text, results)``: each ``(layer, key, value)`` of ``edits``
+    replaces the existing scalar value of ``key`` in the mapping whose
+    ``layer_name`` is ``layer``; every other character is kept.
+
+    >>> new, (r,) = replace_values('- {layer_name: h0, irange: .05}  # k\\n',
+    ...                            [('h0', 'irange', 0.0123)])
+    >>> print(new.rstrip()); print(r['status'], r['old'], r['line'])
+    - {layer_name: h0, irange: 0.0123}  # k
+    replaced .05 1
+    """
+    found = _layer_mappings(text)
+    spans = [_replacement(text, found, *edit) for edit in edits]
+    for start, end, result in sorted(spans, key=lambda s: -s[0]):
+        if result['status'] == 'replaced':
+            text = text[:start] + result['new'] + text[end:]
+    return text, [result for _, _, result in spans]
+
+
+def _realized_cap(weight, analysis):
+    """The largest scale at which THIS draw (the MLP's seeded one, which
+    scales linearly with the init parameter) stays under every t, with a
+    small margin for float32 rounding; None if not computable."""
+    family = weight.family
+    if family is None or family.kind == 'zero' or not family.scale:
+        return None
+    ratios = [part.target / part.before.max for part in analysis.parts
+              if part.before is not None and part.before.max > 0]
+    return family.scale * min(ratios) * (1.0 - 1e-5) if ratios else None
+
+
+def unfixable_reason(weight, analysis):
+    """Why no init parameter fixes a breaking layer, or None."""
+    rec = analysis.recommended
+    if rec is None:
+        return 'no recommended value (%s)' % (
+            '; '.join(p.note for p in analysis.parts if p.note)
+            or 'declared init unknown')
+    if option_name(getattr(weight, 'spec', None), rec.param_name) is None:
+        return ('%s has no sparse_stdev (its sparse_init draws N(0, 1) '
+                'entries): it cannot be fixed by a parameter; use fewer '
+                'sparse_init entries, irange or istdev, or a larger limit'
+                % weight.class_name)
+    return None
+
+
+def fix_value(weight, analysis):
+    """``(option, value)`` that ``--fix`` writes for a breaking layer (the
+    recommended value, or the draw's own cap when smaller; the option as
+    the layer's YAML names it), or ``(None, why not)``."""
+    reason = unfixable_reason(weight, analysis)
+    if reason:
+        return None, reason
+    rec = analysis.recommended
+    cap = _realized_cap(weight, analysis)
+    return (option_name(weight.spec, rec.param_name),
+            min(rec.value, cap) if cap is not None else rec.value)
+
+
+def _define_advice(results, defines):
+    """For values written as templates: which -D to change."""
+    by_name = {}
+    for result in results:
+        for name in result['placeholder'] or ():
+            by_name.setdefault(name, []).append(result)
+    advice = []
+    for name in sorted(by_name):
+        group = by_name[name]
+        value = min(r['value'] for r in group)
+        layers = ', '.join(r['layer'] for r in group)
+        keys = '/'.join(sorted(set(r['key'] for r in group)))
+        text = format_value(value)
+        if all(re.match(r'^%\(' + re.escape(name) + r'\)[^%]*$', r['old'])
+               for r in group):
+            message = ('%s: %s comes from %%(%s): change -D %s=%s to -D '
+                       '%s=%s (or less)' % (layers, keys, name, name,
+                                            defines.get(name, '?'), name,
+                                            text))
+        else:
+            message = ('%s: %s is computed from %%(%s) (%s): change -D %s '
+                       'so that it is <= %s' % (layers, keys, name,
+                                                group[0]['old'], name, text))
+        advice.append({'name': name, 'value': value, 'text': text,
+                       'layers': [r['layer'] for r in group],
+                       'current': defines.get(name), 'message': message})
+    return advice
 
 
 class FixReport(object):
-    """What ``--fix`` does: ``out`` (the path), ``results``
-    (:class:`yaml_fix.EditResult`), ``problems`` (layers that cannot be
-    fixed by a parameter), ``defines`` (advice for template values),
-    ``after`` (the :class:`.report.CheckReport` of the fixed copy),
-    ``changed`` (values changed), ``written`` (whether :meth:`write` writes;
-    false for an in-place fix that changes nothing), ``data`` (the bytes)."""
+    """What ``--fix`` does: ``out``, ``results`` (one dict per edit),
+    ``problems`` (layers no parameter fixes), ``defines`` (advice for
+    template values), ``after`` (the check of the fixed copy), ``changed``,
+    ``written`` (False for an in-place fix that changes nothing), ``data``
+    (the bytes), ``done`` (written)."""
 
-    def __init__(self, out, results, problems, defines, after, changed,
-                 written, data):
-        self.out = out
-        self.results = results
-        self.problems = problems
-        self.defines = defines
-        self.after = after
-        self.changed = changed
-        self.written = written
-        self.data = data
-        self.done = False
+    def __init__(self, out, results, problems, defines, after, written,
+                 data):
+        self.out, self.results, self.problems = out, results, problems
+        self.defines, self.after, self.written = defines, after, written
+        self.data, self.done = data, False
+        self.changed = sum(1 for r in results if r['status'] == 'replaced')
 
     def write(self):
         """Write the fixed copy (atomically); CheckError if it cannot be."""
@@ -71,155 +276,61 @@ class FixReport(object):
     def as_dict(self):
         return {'out': self.out, 'written': self.written,
                 'changed': self.changed,
-                'edits': [r.as_dict() for r in self.results],
-                'cannot_fix': self.problems,
-                'define_advice': self.defines,
-                'after': {'breaks': [r.name for r in self.after.breaking],
+                'edits': [r for r in self.results
+                          if r['status'] != 'template'],
+                'cannot_fix': self.problems, 'define_advice': self.defines,
+                'after': {'breaks': self.after.breaking,
                           'exit_code': self.after.exit_code}}
 
     def text(self):
-        lines = []
-        if self.written:
-            lines.append('fix: wrote %s (%d value%s changed)'
-                         % (self.out, self.changed,
-                            '' if self.changed == 1 else 's'))
-        else:
-            lines.append('fix: %s left as it was (nothing to change)'
-                         % self.out)
+        lines = ['fix: wrote %s (%d value%s changed)' % (
+            self.out, self.changed, '' if self.changed == 1 else 's')
+            if self.written else
+            'fix: %s left as it was (nothing to change)' % self.out]
         for result in self.results:
-            lines.append('  %s' % result.message)
-            if result.note:
-                lines.append('    note: %s' % result.note)
-        for problem in self.problems:
-            lines.append('  cannot fix %s: %s' % (problem['layer'],
-                                                  problem['reason']))
-        for advice in self.defines:
-            lines.append('  template: %s' % advice['message'])
-        still = [row.name for row in self.after.breaking]
-        if still:
-            lines.append('fix: %s still breaks fraction %g in the fixed copy'
-                         % (', '.join(still), self.after.fraction))
-        else:
-            lines.append('fix: checked the fixed copy: every layer within '
-                         'fraction %g' % self.after.fraction)
+            if result['status'] != 'template':
+                lines.append('  %s' % result['message'])
+            if result['note']:
+                lines.append('    note: %s' % result['note'])
+        lines.extend('  cannot fix %s: %s' % (p['layer'], p['reason'])
+                     for p in self.problems)
+        lines.extend('  template: %s' % a['message'] for a in self.defines)
+        still = self.after.breaking
+        fraction = self.after.options.fraction
+        lines.append('fix: %s still breaks fraction %g in the fixed copy'
+                     % (', '.join(still), fraction) if still else
+                     'fix: checked the fixed copy: every layer within '
+                     'fraction %g' % fraction)
         return '\n'.join(lines)
-
-
-def _realized_cap(analysis):
-    """The largest scale at which THIS draw (the MLP's seeded one, which
-    scales linearly with the init parameter) stays under every t, with a
-    small margin for float32 rounding; None if not computable (no observed
-    draw, an all-zero or unknown init)."""
-    family = analysis.weight.family
-    if family is None or family.kind == 'zero' or not family.scale:
-        return None
-    ratios = [part.target / part.before.max for part in analysis.parts
-              if part.before is not None and part.before.max > 0]
-    if not ratios:
-        return None
-    return family.scale * min(ratios) * (1.0 - 1e-5)
-
-
-def unfixable_reason(row):
-    """Why the init parameter of a breaking layer cannot be set to the
-    recommended value, or None."""
-    if row.status == 'nonfinite':
-        return ('its initial weights are not finite (NaN or inf): no '
-                'parameter value fixes that; correct its init')
-    analysis = row.analysis
-    if analysis is None:
-        return None
-    rec = analysis.recommended
-    if rec is None:
-        return 'no recommended value (%s)' % (
-            '; '.join(p.note for p in analysis.parts if p.note)
-            or 'declared init unknown')
-    if option_name(row.spec, rec.param_name) is None:
-        return ('%s has no sparse_stdev (its sparse_init draws N(0, 1) '
-                'entries): it cannot be fixed by a parameter; use fewer '
-                'sparse_init entries, irange or istdev, or a larger limit'
-                % row.class_name)
-    return None
-
-
-def plan_edits(report):
-    """``(edits, problems)`` for the layers of ``report`` that break."""
-    edits, problems = [], []
-    for row in report.breaking:
-        reason = unfixable_reason(row)
-        if reason:
-            problems.append({'layer': row.name, 'reason': reason})
-            continue
-        rec = row.analysis.recommended
-        value = rec.value
-        cap = _realized_cap(row.analysis)
-        if cap is not None and cap < value:
-            value = cap
-        key = option_name(row.spec, rec.param_name)
-        edits.append(yaml_fix.Edit(
-            row.name, key, value,
-            insert_after='sparse_init' if rec.param_name == 'sparse_stdev'
-            else None))
-    return edits, problems
-
-
-def _define_advice(results, defines):
-    """For edits blocked by a template value: which -D to change."""
-    advice = []
-    by_name = {}
-    for result in results:
-        if result.status != 'template':
-            continue
-        for name in result.placeholder:
-            by_name.setdefault(name, []).append(result)
-    for name in sorted(by_name):
-        results_ = by_name[name]
-        value = min(r.edit.value for r in results_)
-        layers = ', '.join(r.edit.layer for r in results_)
-        keys = sorted(set(r.edit.key for r in results_))
-        single = all(re.match(r'^%\(' + re.escape(name) + r'\)[^%]*$',
-                              r.old or '') for r in results_)
-        text = yaml_fix.format_value(value)
-        if single:
-            message = ('%s: %s comes from %%(%s): change -D %s=%s to -D '
-                       '%s=%s (or less)' % (layers, '/'.join(keys), name,
-                                            name, defines.get(name, '?'),
-                                            name, text))
-        else:
-            message = ('%s: %s is computed from %%(%s) (%s): change -D %s '
-                       'so that it is <= %s' % (layers, '/'.join(keys), name,
-                                                results_[0].old, name, text))
-        advice.append({'name': name, 'value': value, 'text': text,
-                       'layers': [r.edit.layer for r in results_],
-                       'current': defines.get(name), 'message': message})
-    return advice
 
 
 def plan_fix(raw, report, defines, path, out_path, recheck):
     """The fixed copy of ``raw`` (the template text, unsubstituted), built
     and checked (``recheck(text, out_path)`` gives its report) but not
     written: a :class:`FixReport` (call its ``write``)."""
-    edits, problems = plan_edits(report)
-    try:
-        fixed, results = yaml_fix.apply_edits(raw, edits)
-    except yaml_fix.YamlTextError as exc:
-        raise CheckError('--fix: cannot scan %s: %s' % (path, text_of(exc)),
-                         sys.exc_info())
-    for result in results:
-        if not result.ok and result.status != 'template':
-            problems.append({'layer': result.edit.layer,
-                             'reason': result.message})
-    advice = _define_advice(results, defines)
-    results = [r for r in results if r.ok]
-    changed = sum(1 for r in results if r.status in ('replaced', 'inserted'))
+    edits, problems = [], []
+    for entry in report.entries:
+        if entry['status'] == 'nonfinite':
+            problems.append({'layer': entry['name'], 'reason': (
+                'its initial weights are not finite (NaN or inf): no '
+                'parameter value fixes that; correct its init')})
+    for weight, analysis in report.analysed:
+        if not analysis.breaks:
+            continue
+        key, value = fix_value(weight, analysis)
+        if key is None:
+            problems.append({'layer': weight.name, 'reason': value})
+        else:
+            edits.append((weight.name, key, value))
+    fixed, results = replace_values(raw, edits)
     text, _ = substitute(fixed, defines, out_path)
     try:
         after = recheck(text, out_path)
     except CheckError as exc:
         raise CheckError('--fix: the fixed copy does not load, so %s was not '
                          'written (please report this): %s'
-                         % (out_path, text_of(exc)),
-                         exc.cause)
+                         % (out_path, text_of(exc)), exc.cause)
     written = not (same_file(out_path, path) and fixed == raw)
-    return FixReport(out_path, results, problems, advice, after, changed,
-                     written, fixed.encode('utf-8'))
+    return FixReport(out_path, results, problems,
+                     _define_advice(results, defines), after, written,
+                     fixed.encode('utf-8'))

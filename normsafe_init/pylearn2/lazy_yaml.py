@@ -30,6 +30,8 @@ import importlib
 import re
 import sys
 
+from .errors import text_of
+
 __all__ = ['ObjNode', 'PklNode', 'ImportNode', 'BuildError', 'Builder',
            'parse', 'iter_nodes', 'STRING_TYPES']
 
@@ -259,14 +261,7 @@ def iter_nodes(value, path=()):
             stack.append((path + (key,), child))
 
 
-def _text(exc):
-    try:
-        return str(exc)
-    except UnicodeError:  # Python 2, a non-ASCII message
-        return type(u'')(exc)
-
-
-# -- building ------------------------------------------------------------------
+# -- building -------------------------------------------------------------
 
 class BuildError(Exception):
     """Building a node failed: ``node`` (the one that failed, for its line)
@@ -322,7 +317,7 @@ class Builder(object):
             func = node.resolve()
         except Exception as exc:
             tag = '!obj:' if isinstance(node, ObjNode) else '!import '
-            raise BuildError('%s%s: %s' % (tag, node.tag, _text(exc)), node,
+            raise BuildError('%s%s: %s' % (tag, node.tag, text_of(exc)), node,
                              sys.exc_info())
         if isinstance(node, ImportNode):
             return func

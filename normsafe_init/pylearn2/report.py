@@ -1,308 +1,304 @@
-"""The ``check`` report: a table (like pylearn2's ``print_model.py``, about
-norms), one JSON object, or histogram panels.
+"""The ``check`` report of a built pylearn2 model: the core's audit table
+(:class:`normsafe_init.report.AuditReport`, from :func:`normsafe_init.run.
+audit`) with pylearn2's extra rows, one JSON object, or histogram panels.
 
-Columns: ``layer class W-shape n m init limit t min mean max E-mean max@P
->t >limit recommended status``; ``n`` is the number of entries per
-constrained vector (fan-in, :func:`normsafe_init.weights.format_n`), ``m``
-the number of vectors, ``t = fraction x limit``; ``E-mean`` and ``max@P``
-the expected mean norm and the ``P``-quantile of the largest norm under the
-declared init; ``recommended`` the largest ``irange`` / ``istdev`` /
-``sparse_stdev`` keeping every vector under ``t`` with probability ``P``
-(6 digits, rounded down).
+Extra rows of the same table: a layer without a constraint
+(``unconstrained``, its natural vectors' norms in the note), a constrained
+layer left out by ``layers`` / ``exclude`` (``excluded``, not counted),
+one whose initial weights hold NaN or inf (``NON-FINITE``: never within
+its fraction). A GPU-only layer built here as a CPU stand-in
+(:mod:`.standins`) has no weight: the core analyses it from the law of its
+declared init at the shape pylearn2 would draw (``expected:ok`` /
+``expected:BREAKS``). Under the table, check's own notes: the recommended
+value of each breaking layer as the YAML names it (``sparse_istdev`` for the
+DBM ``Softmax``), or why no parameter fixes it; what the build left out.
 """
 from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from ..weights import format_n
-from .fixing import unfixable_reason
-from .layers import option_name
-from .yaml_fix import format_value
+from .. import run
+from ..norms import summarize, vector_norms, vector_shape
+from ..options import Options
+from ..report import init_text
+from ..weights import ConstrainedWeight
+from .errors import CheckError, text_of
+from .fixing import fix_value, format_value
+from .layers import (UnknownLayer, constraints_of, declared_family,
+                     find_constrained, natural_vectors, spec_of, walk_layers,
+                     weight_variable)
 
-__all__ = ['CheckReport', 'init_text', 'recommended_text']
-
-#: Columns holding numbers (right-aligned): n, m, t .. >limit. Not
-#: normsafe_init.audit.format_table: it applies str() to every cell, which
-#: fails under Python 2 for a non-ASCII layer name.
-_NUMERIC = set(range(3, 5)) | set(range(7, 15))
-_STATUS = {'ok': 'ok', 'breaks': 'BREAKS', 'nonfinite': 'NON-FINITE',
-           'excluded': 'excluded', 'unconstrained': 'unconstrained',
-           'unknown': 'UNKNOWN'}
+__all__ = ['CheckReport', 'ExpectedWeight']
 
 
-def init_text(family, spec=None):
-    """A declared init as written in a pylearn2 YAML: ``'irange=0.05'``,
-    ``'irange=0.2,include_prob=0.5'``, ``'istdev=0.01'``,
-    ``'sparse_init=15,sparse_stdev=1'`` (the scale named as the layer
-    ``spec`` names it: ``sparse_istdev`` for the DBM ``Softmax``, none for
-    the MLP ``Softmax``), ``'zero'``; ``'?'`` if unknown.
+class ExpectedWeight(ConstrainedWeight):
+    """A constrained weight this machine cannot draw (a GPU-only layer):
+    the shape pylearn2 would draw; :meth:`read` gives None (the core then
+    analyses the law alone)."""
 
-    >>> from normsafe_init.distributions import Uniform
-    >>> init_text(Uniform(0.2, include_prob=0.5))
-    'irange=0.2,include_prob=0.5'
-    """
-    if family is None:
-        return '?'
-    if family.kind == 'zero':
-        return 'zero'
-    if family.kind == 'uniform':
-        text = 'irange=%.4g' % family.scale
-        if family.include_prob != 1.0:
-            text += ',include_prob=%g' % family.include_prob
-        return text
-    if family.kind == 'gaussian':
-        return 'istdev=%.4g' % family.scale
-    scale = option_name(spec, 'sparse_stdev')
-    if scale is None:
-        return 'sparse_init=%d' % family.sparse_init
-    return 'sparse_init=%d,%s=%.4g' % (family.sparse_init, scale,
-                                       family.scale)
+    def __init__(self, name, path, layer, constraints, spec):
+        family, note = declared_family(layer, spec)
+        ConstrainedWeight.__init__(
+            self, name, constraints, tuple(layer.expected_shape), 'float32',
+            family=family, family_note=note, path=path,
+            class_name=type(layer).__name__)
+        self.layer, self.spec = layer, spec
+
+    def read(self):
+        return None
 
 
-def recommended_text(row):
-    """``'irange=0.123084'`` (the option as the layer spells it), or
-    ``'-'``."""
-    rec = row.analysis.recommended if row.analysis is not None else None
-    if rec is None:
-        return '-'
-    name = option_name(row.spec, rec.param_name) or rec.param_name
-    return '%s=%s' % (name, format_value(rec.value))
+def _stand_in_shape(layer):
+    shape = 'x'.join(str(s) for s in layer.expected_shape)
+    dummy = getattr(layer, 'dummy_channels', 0)
+    if dummy:
+        shape += ' (%d input channels + %d dummy)' % (
+            layer.input_space.num_channels, dummy)
+    return shape
 
 
-def _dropped_text(layer, cls, arg):
-    return '%s %s' % (layer if layer == cls else '%s (%s)' % (layer, cls),
-                      arg)
+def _finite(weight):
+    value = weight.read()
+    return value is None or bool(np.isfinite(value).all())
 
 
-def _num(value):
+def _shape(shape):
+    return 'x'.join(str(s) for s in shape) if shape else '-'
+
+
+def _plain(path, layer):
+    """The JSON entry and note of a layer without a constraint."""
+    name = getattr(layer, 'layer_name', None) or path
+    family = declared_family(layer)[0]
+    entry = {'name': name, 'path': path, 'class': type(layer).__name__,
+             'shape': None, 'status': 'unconstrained', 'expected': False,
+             'notes': [],
+             'init': family.to_dict() if family is not None else None}
+    note = 'no max-norm constraint'
+    try:
+        variable = weight_variable(layer)
+        value = None if variable is None else np.asarray(variable.get_value())
+    except Exception:  # a foreign layer whose get_params fails
+        value = None
     if value is None:
-        return '-'
-    return '%.4g' % value
-
-
-def _constrained_cells(row, shape):
-    cells = []
-    for part in row.analysis.parts:
-        before = part.before
-        status = _STATUS[row.status]
-        if row.expected:
-            status = 'expected:' + status
-        cells.append([
-            row.name, row.class_name, shape, format_n(part.n),
-            str(part.m if part.m is not None else np.size(part.n)),
-            init_text(row.analysis.weight.family, row.spec),
-            '%s<=%.6g' % (part.constraint.kind, part.constraint.limit),
-            _num(part.target),
-            _num(before.min if before else None),
-            _num(before.mean if before else None),
-            _num(before.max if before else None),
-            _num(part.expected_mean), _num(part.expected_max),
-            str(before.above_target) if before else '-',
-            str(before.above_limit) if before else '-',
-            recommended_text(row), status])
-    return cells
+        return entry, note
+    entry['shape'] = list(value.shape)
+    vectors = natural_vectors(layer, value.ndim)
+    if vectors is None:
+        return entry, note
+    kind, axes = vectors
+    try:
+        norms = vector_norms(value, axes, name=name + ' weight')
+    except ValueError as exc:   # NaN or inf: listed, not counted
+        return entry, text_of(exc)
+    summary = summarize(norms)
+    entry['norms'] = dict(summary.as_dict(), kind=kind)
+    entry['n'], entry['m'] = vector_shape(value.shape, axes)
+    return entry, '%s; %s norms min/mean/max %.4g/%.4g/%.4g' % (
+        'declared ' + family.describe() if family is not None else
+        'init unknown', kind, summary.min, summary.mean, summary.max)
 
 
 class CheckReport(object):
-    """The result of checking one YAML.
+    """The check of one built model with one resolved
+    :class:`normsafe_init.options.Options`.
 
-    ``rows`` (:class:`.rows.LayerRow`), ``path``, ``fraction``,
-    ``confidence``, ``mode``, ``where`` (which object was built),
-    ``loaded`` (:class:`.loading.Loaded`: biases not computed, layers
-    without a GPU, Python 2 dimensions), ``sources`` (``{option: 'yaml' |
-    'command line' | 'default'}``), ``extension_line``; ``exit_code`` is 1
-    when a layer breaks its fraction, else 0.
+    ``audit`` (the core's :class:`AuditReport`, extra rows included),
+    ``analysed`` (``[(weight, analysis)]`` in layer order), ``entries``
+    (the JSON layers), ``breaking`` (names, layer order), ``exit_code``
+    (1 when a layer breaks or is non-finite), ``options``, ``sources``
+    (``{option: 'command line' | 'yaml' | 'default'}``),
+    ``extension_line``, ``loaded`` (:class:`.loading.Loaded`).
     """
 
-    def __init__(self, path, rows, fraction, confidence, where, mode='max',
-                 loaded=None, sources=None, extension_line=None):
-        self.path = path
-        self.rows = rows
-        self.fraction = fraction
-        self.confidence = confidence
-        self.mode = mode
-        self.where = where
-        self.loaded = loaded
-        self.sources = sources or {}
-        self.extension_line = extension_line
-        #: The names that count (None: all), for re-checking a fixed copy.
-        self.selected = None
-        #: Options whose source the header names (those not at default).
-        self.shown_sources = sorted(self.sources)
+    def __init__(self, path, loaded, options, sources, extension_line=None):
+        self.path, self.loaded, self.options = path, loaded, options
+        self.sources, self.extension_line = sources, extension_line
+        model = loaded.model
+        order = dict((p, k) for k, (p, _) in enumerate(walk_layers(model)))
+        constrained, unknown, unconstrained = find_constrained(model)
+        weights, left = list(constrained), []
+        for item in unknown:
+            layer = item.layer
+            if getattr(layer, 'expected_shape', None) is None:
+                left.append(item)
+                continue
+            spec = spec_of(layer)
+            found = constraints_of(layer, spec)[0]
+            if not found:
+                unconstrained.append((item.path, layer))
+                continue
+            weight = ExpectedWeight(item.name, item.path, layer, found, spec)
+            weight.notes.append(
+                'expected, not observed: no GPU here; W %s as pylearn2 '
+                'draws it with cuda-convnet, norms from the law of its init'
+                % _stand_in_shape(layer))
+            if weight.family is None:
+                left.append(UnknownLayer(item.name, item.path, layer,
+                                         item.attrs, weight.family_note))
+            else:
+                weights.append(weight)
+        weights.sort(key=lambda w: order.get(w.path, len(order)))
+        try:
+            selected = run.select(weights, options, left)
+        except ValueError as exc:
+            raise CheckError(self._option_message(text_of(exc)))
+        chosen = set(id(w) for w in selected)
+        finite = [w for w in selected if _finite(w)]
+        extra, entries = [], {}
+        for weight in weights:
+            if id(weight) in chosen and weight in finite:
+                continue
+            status = 'excluded' if id(weight) not in chosen else 'nonfinite'
+            entries[weight.path] = dict(
+                weight.as_dict(), status=status, expected=False, notes=[],
+                constraints=dict((c.attr, c.limit)
+                                 for c in weight.constraints))
+            if status == 'excluded':
+                extra.append((weight.name, _shape(weight.shape), 'excluded',
+                              'left out by layers / exclude (not counted)'))
+            else:
+                entries[weight.path]['reason'] = (
+                    'weight %s has non-finite values (NaN or inf)'
+                    % weight.name)
+                extra.append((weight.name, _shape(weight.shape),
+                              'NON-FINITE', 'initial weights hold NaN or '
+                              'inf: never within fraction', True))
+        for path, layer in unconstrained:
+            entry, note = _plain(path, layer)
+            entries[path] = entry
+            extra.append((entry['name'], _shape(entry['shape']),
+                          'unconstrained', note))
+        for item in left:
+            family = declared_family(item.layer)[0]
+            entries.setdefault(item.path, {
+                'name': item.name, 'path': item.path,
+                'class': item.class_name, 'status': 'unknown',
+                'expected': False, 'reason': item.reason, 'notes': [],
+                'constraints': item.attrs, 'shape': None,
+                'init': family.to_dict() if family is not None else None})
+        self.audit = run.audit(finite, options.replace(layers=None,
+                                                       exclude=None),
+                               left, extra=extra)
+        self.analysed = [(w, a) for w, a, _ in self.audit.analyses]
+        for weight, analysis in self.analysed:
+            rec = analysis.recommended
+            entries[weight.path] = dict(
+                analysis.as_dict(), expected=not analysis.observed,
+                status='breaks' if analysis.breaks else 'ok',
+                notes=list(weight.notes),
+                recommended_param=rec.param_name if rec else None,
+                recommended_value=rec.value if rec else None,
+                recommended_text=format_value(rec.value) if rec else None)
+        self.entries = sorted(entries.values(), key=lambda e: order.get(
+            e['path'], len(order)))
+        self.breaking = [e['name'] for e in self.entries
+                         if e['status'] in ('breaks', 'nonfinite')]
+        self.exit_code = 1 if self.breaking else 0
 
-    @property
-    def breaking(self):
-        return [row for row in self.rows if row.breaks]
+    def _option_message(self, message):
+        for option in ('layers', 'exclude'):
+            if message.startswith(option + ' '):
+                where = ('--' + option
+                         if self.sources.get(option) == 'command line' else
+                         'NormSafeInit (line %s): %s'
+                         % (self.extension_line, option))
+                return where + message[len(option):]
+        return message
 
-    @property
-    def constrained(self):
-        return [row for row in self.rows
-                if row.status in ('ok', 'breaks', 'nonfinite')]
-
-    @property
-    def exit_code(self):
-        return 1 if self.breaking else 0
-
-    def _loaded(self, attr):
-        return getattr(self.loaded, attr, None) or []
+    def _names(self, status):
+        return [e['name'] for e in self.entries if e['status'] == status]
 
     def as_dict(self):
-        dropped = [{'layer': layer, 'class': cls, 'argument': arg}
-                   for layer, cls, arg in self._loaded('dropped')]
-        return {'file': self.path, 'fraction': self.fraction,
-                'confidence': self.confidence, 'mode': self.mode,
-                'model': self.where, 'options_from': self.sources,
+        loaded = self.loaded
+        return {'file': self.path, 'fraction': self.options.fraction,
+                'confidence': self.options.confidence,
+                'mode': self.options.mode, 'model': loaded.where,
+                'options_from': self.sources,
                 'extension_line': self.extension_line,
-                'layers': [row.as_dict() for row in self.rows],
-                'breaks': [row.name for row in self.breaking],
-                'unknown': [row.name for row in self.rows
-                            if row.status == 'unknown'],
-                'excluded': [row.name for row in self.rows
-                             if row.status == 'excluded'],
-                'biases_not_computed': dropped,
-                'no_gpu': [{'layer': name, 'reason': why} for name, why in
-                           sorted((getattr(self.loaded, 'no_gpu', None)
-                                   or {}).items())],
-                'python2_dimensions': list(self._loaded('py2_dims')),
+                'layers': self.entries, 'breaks': self.breaking,
+                'unknown': self._names('unknown'),
+                'excluded': self._names('excluded'),
+                'biases_not_computed': [
+                    {'layer': layer, 'class': cls, 'argument': arg}
+                    for layer, cls, arg in loaded.dropped],
+                'no_gpu': [{'layer': name, 'reason': why}
+                           for name, why in sorted(loaded.no_gpu.items())],
+                'python2_dimensions': list(loaded.py2_dims),
                 'exit_code': self.exit_code}
 
-    # -- the table -------------------------------------------------------------
-    def table_rows(self):
-        """The table as a list of cell lists (header first)."""
-        header = ['layer', 'class', 'W shape', 'n', 'm', 'init', 'limit',
-                  't', 'min', 'mean', 'max', 'E mean',
-                  'max@%g' % self.confidence, '>t', '>limit', 'recommended',
-                  'status']
-        cells = [header]
-        for row in self.rows:
-            shape = 'x'.join(str(s) for s in row.shape) if row.shape else '-'
-            if row.analysis is not None:
-                cells.extend(_constrained_cells(row, shape))
-            elif row.status == 'unconstrained':
-                summary = row.summary
-                cells.append([
-                    row.name, row.class_name, shape,
-                    format_n(row.n) if row.n else '-',
-                    str(row.m) if row.m else '-',
-                    init_text(row.family, row.spec) if summary is not None
-                    else '-',
-                    '-', '-', _num(summary.min) if summary else '-',
-                    _num(summary.mean) if summary else '-',
-                    _num(summary.max) if summary else '-',
-                    '-', '-', '-', '-', '-', 'unconstrained'])
-            else:
-                limits = ','.join('%s=%g' % (k, v) for k, v in
-                                  sorted((row.constraints or {}).items()))
-                cells.append([row.name, row.class_name, shape, '-', '-',
-                              init_text(row.family, row.spec), limits or '-',
-                              '-',
-                              '-', '-', '-', '-', '-', '-', '-', '-',
-                              _STATUS[row.status]])
-        return cells
-
-    def _header(self):
+    def header(self):
+        options = self.options
         line = ('%s: %s; fraction %g (t = %g x limit), confidence %g'
-                % (self.path, self.where, self.fraction, self.fraction,
-                   self.confidence))
-        if self.mode != 'max':
-            line += ', mode %s' % self.mode
-        taken = [k for k in self.shown_sources if self.sources.get(k) ==
-                 'yaml']
+                % (self.path, self.loaded.where, options.fraction,
+                   options.fraction, options.confidence))
+        if options.mode != 'max':
+            line += ', mode %s' % options.mode
+        default = Options().as_dict()
+        taken = sorted(k for k, v in self.sources.items() if v == 'yaml'
+                       and getattr(options, k) != default.get(k))
         if taken and self.extension_line is not None:
             line += ' (%s from the NormSafeInit at line %d)' % (
                 ', '.join(taken), self.extension_line)
         return line
 
-    def _notes(self):
+    def notes(self):
+        """check's own lines under the table."""
         lines = []
-        for row in self.rows:
-            if row.status in ('unknown', 'nonfinite'):
-                lines.append('%s %s (%s): %s' % (
-                    'unknown' if row.status == 'unknown' else 'non-finite',
-                    row.name, row.class_name, row.reason))
-            for note in row.notes:
-                lines.append('note %s (%s): %s' % (row.name, row.class_name,
-                                                   note))
-            if row.status == 'breaks':
-                reason = unfixable_reason(row)
-                if reason:
-                    lines.append('note %s: %s' % (row.name, reason))
-        dropped = self._loaded('dropped')
-        if dropped:
+        for weight, analysis in self.analysed:
+            for note in weight.notes:
+                lines.append('note %s (%s): %s' % (weight.name,
+                                                   weight.class_name, note))
+            if not analysis.breaks:
+                continue
+            key, value = fix_value(weight, analysis)
+            lines.append('note %s: %s' % (weight.name, value) if key is None
+                         else 'fix %s: %s=%s' % (weight.name, key,
+                                                 format_value(value)))
+        loaded = self.loaded
+        if loaded.dropped:
             lines.append('note: biases not computed (their argument needs '
                          'the data; the weights are drawn as in training): '
-                         + ', '.join(_dropped_text(*item) for item in dropped))
-        dims = self._loaded('py2_dims')
-        if dims:
+                         + ', '.join('%s %s' % (
+                             layer if layer == cls else
+                             '%s (%s)' % (layer, cls), arg)
+                             for layer, cls, arg in loaded.dropped))
+        if loaded.py2_dims:
             lines.append("note: pylearn2 under Python 3 computes the output "
                          "dimension of %s with '/' (a float) and cannot "
                          "build this model; built with the integer "
                          "dimension of Python 2, whose draws these are"
-                         % ', '.join(dims))
-        excluded = [row.name for row in self.rows
-                    if row.status == 'excluded']
-        if excluded:
-            lines.append('note: left out by the layers / exclude of the '
-                         'NormSafeInit (not counted): %s'
-                         % ', '.join(excluded))
-        return lines
-
-    def _verdict(self):
-        constrained, breaking = self.constrained, self.breaking
-        if breaking:
-            why = 'a vector above t'
-            if any(row.status == 'nonfinite' for row in breaking):
-                why += ', or non-finite weights'
-            return ('%d of %d constrained layer%s break%s fraction %g (%s): '
-                    '%s; use the recommended values (--fix OUT.yaml writes '
-                    'them into a copy)'
-                    % (len(breaking), len(constrained),
-                       '' if len(constrained) == 1 else 's',
-                       's' if len(breaking) == 1 else '', self.fraction, why,
-                       ', '.join(row.name for row in breaking)))
-        if len(constrained) == 1:
-            return ('the constrained layer is within fraction %g of its '
-                    'limit' % self.fraction)
-        if constrained:
-            return ('all %d constrained layers are within fraction %g of '
-                    'their limits' % (len(constrained), self.fraction))
-        return ('no layer carries a max-norm constraint that normsafe_init '
-                'can read: nothing to check')
-
-    def table(self):
-        """The report as text: a header line, the table, notes, a verdict."""
-        cells = self.table_rows()
-        widths = [max(len(c[k]) for c in cells) for k in range(len(cells[0]))]
-        lines = [self._header()]
-        for row_cells in cells:
-            lines.append('  '.join(
-                cell.rjust(widths[k]) if k in _NUMERIC else
-                cell.ljust(widths[k])
-                for k, cell in enumerate(row_cells)).rstrip())
-        lines.extend(self._notes())
-        lines.append(self._verdict())
-        unknown = [row.name for row in self.rows if row.status == 'unknown']
+                         % ', '.join(loaded.py2_dims))
+        if self.breaking:
+            lines.append('use the recommended values (--fix OUT.yaml writes '
+                         'them into a copy)')
+        unknown = self._names('unknown')
         if unknown:
             lines.append('not checked (see above): %s' % ', '.join(unknown))
-        return '\n'.join(lines)
+        return lines
 
-    # -- the plot ---------------------------------------------------------------
+    def table(self):
+        """The report as text: a header line, the core's table and its
+        notes, then check's notes."""
+        # __str__ itself: str() fails under Python 2 for a non-ASCII name
+        return '\n'.join([self.header(), self.audit.__str__()]
+                         + self.notes())
+
     def panels(self):
         """One :class:`normsafe_init.plot.Panel` per constraint of every
-        constrained layer with observed norms."""
+        observed constrained layer."""
         from ..plot import Panel
         panels = []
-        for row in self.constrained:
-            if row.analysis is None or row.expected:
+        for weight, analysis in self.analysed:
+            if not analysis.observed:
                 continue
-            for part in row.analysis.parts:
-                title = '%s (%s) %s norms' % (row.name, row.class_name,
-                                              part.constraint.kind)
-                subtitle = '%s; %d vectors, n=%s; %d > t' % (
-                    init_text(row.analysis.weight.family, row.spec),
-                    part.before.count, format_n(part.n),
-                    part.before.above_target)
-                panels.append(Panel(title, part.norms, part.target,
-                                    part.constraint.limit, part.breaks,
-                                    part.expected_max, subtitle))
+            for part in analysis.parts:
+                panels.append(Panel(
+                    '%s (%s) %s norms' % (weight.name, weight.class_name,
+                                          part.constraint.kind),
+                    part.norms, part.target, part.constraint.limit,
+                    part.breaks, part.expected_max,
+                    '%s; %d vectors; %d > t' % (
+                        init_text(weight), part.before.count,
+                        part.before.above_target)))
         return panels

@@ -12,10 +12,28 @@ from __future__ import absolute_import, division, print_function
 import re
 import sys
 
-from . import yaml_fix
 from .errors import CheckError, one_line, why
 
-__all__ = ['read_text', 'parse_defines', 'substitute']
+__all__ = ['read_text', 'parse_defines', 'substitute', 'placeholders',
+           'CONVERSION']
+
+#: A ``%(name)...`` conversion (the name is group 1).
+CONVERSION = re.compile(r'%\(([^)]*)\)[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?'
+                        r'[hlL]?([diouxXeEfFgGcrsa%])?')
+
+
+def placeholders(text):
+    """The names of the ``%(name)...`` placeholders in ``text``, in order
+    of first appearance.
+
+    >>> placeholders('a: %(x)f, b: %(y)d, c: %(x)f')
+    ['x', 'y']
+    """
+    names = []
+    for match in CONVERSION.finditer(text):
+        if match.group(1) not in names:
+            names.append(match.group(1))
+    return names
 
 
 def read_text(path):
@@ -77,10 +95,6 @@ class _Value(object):
     __index__ = __int__
 
 
-_CONVERSION = re.compile(r'%\(([^)]*)\)[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?'
-                         r'[hlL]?([diouxXeEfFgGcrsa%])?')
-
-
 def _line_of(text, offset):
     return text.count('\n', 0, offset) + 1
 
@@ -92,7 +106,7 @@ def substitute(text, defines, path='YAML'):
     ``%`` must then be written ``%%``). A missing name, or a value that
     does not fit its conversion, raises :class:`CheckError`.
     """
-    names = yaml_fix.placeholders(text)
+    names = placeholders(text)
     unused = sorted(name for name in defines if name not in names)
     if not names:
         return text, unused
@@ -108,7 +122,7 @@ def substitute(text, defines, path='YAML'):
     except (ValueError, TypeError, KeyError) as exc:
         cause = sys.exc_info()
         failure = one_line(exc)
-    for match in _CONVERSION.finditer(text):
+    for match in CONVERSION.finditer(text):
         name = match.group(1)
         try:
             match.group(0) % values
