@@ -10,12 +10,8 @@ import math
 import numpy as np
 import pytest
 
-try:  # the laws package replaces distributions (issue 14)
-    from normsafe_init.laws import (Gaussian, Sparse, TruncNormal, Uniform,
+from normsafe_init.laws import (Gaussian, Sparse, TruncNormal, Uniform,
                                     Zero)
-except ImportError:
-    from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
-                                             Uniform, Zero)
 from normsafe_init import freshness
 from normsafe_init.freshness import (ALPHA_LAW, judge, judge_analysis,
                                      pinned_rtol)

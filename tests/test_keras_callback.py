@@ -1,4 +1,4 @@
-"""The Keras 3 callback NormSafeInit and audit (normsafe_init.keras) on real
+"""The Keras callback NormSafeInit and audit (normsafe_init.keras) on real
 Keras models: what changes (only the broken constrained variables, in
 place), what is reported, the trained-model guard, options, metrics, logs."""
 import csv
@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from keras_helpers import require_keras
+from keras_helpers import (backend, keras3, require_keras, set_seed,
+                           storage, to_numpy, var_key)
 
 keras = require_keras()
 
@@ -21,14 +22,16 @@ from normsafe_init.norms import vector_norms  # noqa: E402
 L = keras.layers
 C = keras.constraints
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Keras 2 calls random.randint with a float bound (Python 3.10+ warns).
 pytestmark = pytest.mark.filterwarnings(
-    'ignore:__array__ implementation:DeprecationWarning')
+    'ignore:__array__ implementation:DeprecationWarning',
+    'ignore:non-integer arguments to randrange:DeprecationWarning')
 
 
 def small_model(seed=0, head_init='glorot_uniform'):
     """A conv layer within its limit, a head far above (glorot on 64 inputs
     vs max_norm(0.25), like EEGNet's), an unconstrained dense layer."""
-    keras.utils.set_random_seed(seed)
+    set_seed(seed)
     model = keras.Sequential([
         keras.Input((8, 8, 1)),
         L.Conv2D(4, 3, kernel_constraint=C.MaxNorm(100.0, axis=[0, 1, 2]),
@@ -49,8 +52,7 @@ def data(n=32, seed=0):
 
 
 def snapshot(model):
-    return dict((v.path, np.array(keras.ops.convert_to_numpy(v)))
-                for v in model.variables)
+    return dict((var_key(v), to_numpy(v)) for v in model.variables)
 
 
 def run_begin(model, **options):
@@ -61,7 +63,7 @@ def run_begin(model, **options):
 
 
 def head_norms(model):
-    return vector_norms(keras.ops.convert_to_numpy(
+    return vector_norms(to_numpy(
         model.get_layer('head').kernel).astype(np.float64), (0,))
 
 
@@ -69,12 +71,12 @@ def head_norms(model):
 def test_only_the_broken_variable_changes_in_place(action):
     model = small_model()
     before = snapshot(model)
-    variables = dict((v.path, (v, v.value)) for v in model.variables)
+    variables = dict((var_key(v), (v, storage(v))) for v in model.variables)
     assert head_norms(model).min() > 0.25 * 4   # glorot: ~1.37, 5.5x limit
     cb = run_begin(model, fraction=0.5, action=action)
     after = snapshot(model)
     assert cb.record['changed'] == ['head']
-    head = model.get_layer('head').kernel.path
+    head = var_key(model.get_layer('head').kernel)
     for path, value in before.items():
         assert after[path].dtype == value.dtype
         assert after[path].shape == value.shape
@@ -83,7 +85,8 @@ def test_only_the_broken_variable_changes_in_place(action):
     assert after[head].tobytes() != before[head].tobytes()
     assert head_norms(model).max() <= 0.125 * (1 + 1e-6)
     for v in model.variables:  # the same variable and storage objects
-        assert variables[v.path][0] is v and variables[v.path][1] is v.value
+        assert variables[var_key(v)][0] is v
+        assert variables[var_key(v)][1] is storage(v)
     if action == 'rescale':
         factor = cb.record['layers'][-1]['repair']['factor']
         np.testing.assert_allclose(after[head], before[head] * factor,
@@ -91,17 +94,17 @@ def test_only_the_broken_variable_changes_in_place(action):
 
 
 def test_clip_leaves_vectors_under_t_bit_identical():
-    keras.utils.set_random_seed(3)
+    set_seed(3)
     init = keras.initializers.RandomUniform(-0.02, 0.02)
     model = keras.Sequential([keras.Input((30,)), L.Dense(
         200, kernel_initializer=init, kernel_constraint=C.MaxNorm(0.125),
         name='d')])
-    W = keras.ops.convert_to_numpy(model.layers[0].kernel).copy()
+    W = to_numpy(model.layers[0].kernel).copy()
     norms = vector_norms(W.astype(np.float64), (0,))
     low = norms <= 0.0625
     assert 0 < low.sum() < low.size
     run_begin(model, fraction=0.5, action='clip')
-    W2 = keras.ops.convert_to_numpy(model.layers[0].kernel)
+    W2 = to_numpy(model.layers[0].kernel)
     assert W2[:, low].tobytes() == W[:, low].tobytes()
     np.testing.assert_allclose(vector_norms(W2[:, ~low].astype(np.float64),
                                             (0,)), 0.0625, rtol=1e-6)
@@ -155,7 +158,7 @@ def test_trained_model_is_only_reported_unless_forced():
     x, y = data()
     model.fit(x, y, epochs=1, verbose=0)
     model.get_layer('head').kernel.assign(
-        keras.ops.convert_to_numpy(model.get_layer('head').kernel) * 4)
+        to_numpy(model.get_layer('head').kernel) * 4)
     before = snapshot(model)
     cb = run_begin(model)
     assert cb.record['action'] == 'report'
@@ -186,7 +189,7 @@ def test_a_second_callback_changes_nothing():
     first = run_begin(model)
     assert first.record['changed'] == ['head']
     model.get_layer('head').kernel.assign(
-        keras.ops.convert_to_numpy(model.get_layer('head').kernel) * 8)
+        to_numpy(model.get_layer('head').kernel) * 8)
     before = snapshot(model)
     second = run_begin(model)
     assert second.record['changed'] == [] and second.record['trained'] is None
@@ -232,7 +235,7 @@ def test_unknown_layer_name_fails_before_any_change():
 
 
 def test_layer_names_select_both_separable_kernels():
-    keras.utils.set_random_seed(0)
+    set_seed(0)
     model = keras.Sequential([
         keras.Input((10, 10, 3)),
         L.SeparableConv2D(4, 3, name='sep',
@@ -251,7 +254,7 @@ def test_layer_names_select_both_separable_kernels():
 def test_non_finite_weight_raises_and_nothing_changes():
     model = small_model()
     mid = model.get_layer('mid').kernel
-    value = keras.ops.convert_to_numpy(mid).copy()
+    value = to_numpy(mid).copy()
     value[3, 5] = np.nan
     mid.assign(value)
     before = snapshot(model)
@@ -277,12 +280,21 @@ def test_metrics_of_a_diverged_weight_are_nan_not_an_error():
 
 
 def global_rng_states():
-    import torch
-    from keras.src.random.seed_generator import global_seed_generator
-    return (np.random.get_state()[1].tobytes(),
-            torch.random.get_rng_state().numpy().tobytes(),
-            keras.ops.convert_to_numpy(
-                global_seed_generator().state).tobytes())
+    """numpy's, the backend's and Keras's own global generators."""
+    if keras3():   # first: making it draws its seed from Python's random
+        from keras.src.random.seed_generator import global_seed_generator
+        states = [to_numpy(global_seed_generator().state).tobytes()]
+    else:
+        import tensorflow as tf
+        states = [tf.random.get_global_generator().state.numpy().tobytes()]
+    states.append(np.random.get_state()[1].tobytes())
+    if backend() == 'torch':
+        import torch
+        states.append(torch.random.get_rng_state().numpy().tobytes())
+    else:
+        import random
+        states.append(repr(random.getstate()))
+    return tuple(states)
 
 
 def test_reinit_is_seeded_reproducible_and_leaves_global_rngs_alone():
@@ -298,15 +310,15 @@ def test_reinit_is_seeded_reproducible_and_leaves_global_rngs_alone():
         assert head_norms(model).max() <= 0.125 * (1 + 1e-6)
         # Redrawn from U(-a, a) at the solved a (64 x 4 entries fill it).
         a = repair['new_init']['irange']
-        W = keras.ops.convert_to_numpy(model.get_layer('head').kernel)
+        W = to_numpy(model.get_layer('head').kernel)
         assert 0.9 * a < np.abs(W).max() <= a * (1 + 1e-6)
-        values.append(keras.ops.convert_to_numpy(
+        values.append(to_numpy(
             model.get_layer('head').kernel).copy())
     # Same seed, same shapes: the same redraw, whatever the model's draw.
     assert values[0].tobytes() == values[1].tobytes()
     other = small_model(seed=0)
     run_begin(other, action='reinit', seed=8)
-    assert keras.ops.convert_to_numpy(
+    assert to_numpy(
         other.get_layer('head').kernel).tobytes() != values[0].tobytes()
 
 
@@ -319,7 +331,7 @@ def test_reinit_from_a_truncated_normal_keeps_the_family():
     repair = head['repair']
     assert repair['new_init']['family'] == 'truncnormal'
     s = repair['new_init']['stddev']
-    W = keras.ops.convert_to_numpy(model.get_layer('head').kernel)
+    W = to_numpy(model.get_layer('head').kernel)
     assert np.abs(W).max() <= 2 * s * (1 + 1e-6)   # truncated at 2 stddev
     assert head_norms(model).max() <= 0.125 * (1 + 1e-6)
 
@@ -338,7 +350,7 @@ def test_reinit_without_a_law_falls_back_to_rescale_with_the_reason(caplog):
 
 
 def test_minmaxnorm_min_value_is_the_floor():
-    keras.utils.set_random_seed(0)
+    set_seed(0)
     model = keras.Sequential([keras.Input((64,)), L.Dense(
         8, kernel_constraint=C.MinMaxNorm(0.3, 1.0, rate=0.5), name='mm')])
     cb = run_begin(model, fraction=0.2)   # t = 0.2 < min 0.3: aim at 0.3
@@ -346,7 +358,7 @@ def test_minmaxnorm_min_value_is_the_floor():
     (part,) = layer['constraints']
     assert part['min_limit'] == 0.3 and part['limit'] == 1.0
     assert part['target'] == pytest.approx(0.3)
-    norms = vector_norms(keras.ops.convert_to_numpy(
+    norms = vector_norms(to_numpy(
         model.layers[0].kernel).astype(np.float64), (0,))
     assert norms.max() <= 0.3 * (1 + 1e-6) and norms.min() >= 0.3 * (1 - 1e-4)
 
@@ -375,8 +387,9 @@ os.environ.setdefault('KERAS_BACKEND', 'torch')
 sys.path.insert(0, %r)
 if sys.argv[1] == 'configured':
     logging.basicConfig(level=logging.WARNING)
-import numpy as np, keras
+import numpy as np
 from normsafe_init.keras import NormSafeInit
+from normsafe_init.keras._compat import keras
 model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(
     4, activation='softmax', name='head',
     kernel_constraint=keras.constraints.max_norm(0.25))])

@@ -1,11 +1,11 @@
-"""Finding max-norm-constrained variables in real Keras 3 models
+"""Finding max-norm-constrained variables in real Keras models
 (normsafe_init.keras.discovery): layer kinds, the constraint's own axes,
 names, nested models, constraints that are not max-norm."""
 
 import numpy as np
 import pytest
 
-from keras_helpers import require_keras
+from keras_helpers import require_keras, storage, to_numpy
 
 keras = require_keras()
 
@@ -16,8 +16,10 @@ from normsafe_init.norms import vector_norms  # noqa: E402
 
 L = keras.layers
 C = keras.constraints
+# Keras 2 calls random.randint with a float bound (Python 3.10+ warns).
 pytestmark = pytest.mark.filterwarnings(
-    'ignore:__array__ implementation:DeprecationWarning')
+    'ignore:__array__ implementation:DeprecationWarning',
+    'ignore:non-integer arguments to randrange:DeprecationWarning')
 
 
 def by_name(model):
@@ -28,7 +30,7 @@ def by_name(model):
 
 def keras_norms(variable, axis):
     """The norms exactly as the Keras constraint computes them."""
-    w = keras.ops.convert_to_numpy(variable).astype(np.float64)
+    w = to_numpy(variable).astype(np.float64)
     return np.sqrt(np.sum(w ** 2, axis=tuple(axis)))
 
 
@@ -69,7 +71,7 @@ def test_each_layer_kind_with_its_axes():
         value = weight.read().astype(np.float64)
         norms = np.sqrt(np.sum(value ** 2, axis=c.axes, keepdims=True))
         ours = value * np.clip(norms, 0, c.limit) / (1e-7 + norms)
-        theirs = keras.ops.convert_to_numpy(
+        theirs = to_numpy(
             weight.variable.constraint(weight.variable))
         np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-7)
         assert norms.max() > c.limit   # the projection does something
@@ -89,17 +91,20 @@ def test_conv1d_embedding_and_lstm():
                recurrent_constraint=C.MaxNorm(1.0), name='lstm'),
     ])
     weights, _ = by_name(model)
-    assert sorted(weights) == ['c1', 'emb', 'lstm_cell/kernel',
-                               'lstm_cell/recurrent_kernel']
+    # The cell's variables carry the RNN's name (the layer the user named).
+    assert sorted(weights) == ['c1', 'emb', 'lstm/kernel',
+                               'lstm/recurrent_kernel']
+    assert weights['lstm/kernel'].class_name == 'LSTM'
+    assert weights['lstm/kernel'].layer_name == 'lstm'
     emb = weights['emb']
     assert emb.constraints[0].axes == (1,) and emb.constraints[0].kind == 'row'
     assert emb.family.kind == 'uniform' and emb.family.scale == 0.05
     assert weights['c1'].constraints[0].axes == (0, 1)
     assert weights['c1'].family.kind == 'uniform'
     # The recurrent kernel is Orthogonal: no law, a reason.
-    rec = weights['lstm_cell/recurrent_kernel']
+    rec = weights['lstm/recurrent_kernel']
     assert rec.family is None and 'Orthogonal' in rec.family_note
-    assert weights['lstm_cell/kernel'].family.kind == 'uniform'
+    assert weights['lstm/kernel'].family.kind == 'uniform'
 
 
 @pytest.mark.parametrize('axis, axes', [
@@ -166,6 +171,77 @@ def test_nested_models_and_shared_names():
     weights, _ = by_name(model)
     assert sorted(weights) == ['inner1/dense', 'inner2/dense', 'top']
     assert weights['inner1/dense'].variable is inner1.layers[0].kernel
+    # The top model's (auto-numbered) name is in no name or path.
+    assert weights['inner1/dense'].path == 'inner1/dense/kernel'
+    assert weights['top'].path == 'top/kernel'
+    assert weights['inner2/dense'].layer_name == 'inner2/dense'
+
+
+def test_two_functional_blocks_with_a_dense_each_audit_and_fit():
+    # issue 15: "several constrained weights are named dense" crashed both.
+    from normsafe_init.keras import NormSafeInit
+
+    def block(name):
+        x = keras.Input((8,))
+        y = L.Dense(8, kernel_constraint=C.MaxNorm(0.1), name='dense')(x)
+        return keras.Model(x, y, name=name)
+    x = keras.Input((8,))
+    y = block('block2')(block('block1')(x))
+    model = keras.Model(x, L.Dense(1, name='out')(y))
+    model.compile('sgd', 'mse')
+    report = audit(model, fraction=0.5)
+    assert sorted(report.breaking) == ['block1/dense', 'block2/dense']
+    cb = NormSafeInit(layers=['block2/dense'])
+    history = model.fit(np.zeros((4, 8), 'float32'), np.zeros((4, 1)),
+                        verbose=0, callbacks=[cb])
+    assert cb.record['changed'] == ['block2/dense']
+    assert 'normsafe_block2/dense_max_over_limit' in history.history
+
+
+def test_two_lstms_are_named_after_their_layers_and_selectable():
+    def model_of():
+        return keras.Sequential([
+            keras.Input((5, 4)),
+            L.LSTM(3, return_sequences=True, name='lstm',
+                   kernel_constraint=C.MaxNorm(0.1)),
+            L.LSTM(3, kernel_constraint=C.MaxNorm(0.1),
+                   recurrent_constraint=C.MaxNorm(0.1), name='lstm_b')])
+    first, _ = by_name(model_of())
+    second, _ = by_name(model_of())   # a second build in the same session
+    assert sorted(first) == sorted(second) == [
+        'lstm', 'lstm_b/kernel', 'lstm_b/recurrent_kernel']
+    model = model_of()
+    report = audit(model, layers=['lstm_b'])
+    assert sorted(d['name'] for d in report.as_dict()['layers']) == [
+        'lstm_b/kernel', 'lstm_b/recurrent_kernel']
+    assert 'lstm' in audit(model, layers=['lstm']).breaking
+
+
+@pytest.mark.parametrize('limit', [0.0, -1.0, float('nan'), float('inf')])
+def test_maxnorm_without_a_usable_limit_is_named_and_left_alone(limit):
+    from normsafe_init.keras import NormSafeInit
+    model = keras.Sequential([keras.Input((6,)), L.Dense(
+        3, kernel_constraint=C.MaxNorm(limit), name='odd'), L.Dense(
+        2, kernel_constraint=C.MaxNorm(0.01), name='head')])
+    weights, unknown = by_name(model)
+    assert sorted(weights) == ['head'] and sorted(unknown) == ['odd']
+    assert 'not a positive finite number' in unknown['odd'].reason
+    assert 'left alone' in unknown['odd'].reason
+    before = to_numpy(model.get_layer('odd').kernel)
+    cb = NormSafeInit()
+    cb.set_model(model)
+    cb.on_train_begin()
+    assert cb.record['changed'] == ['head']
+    assert to_numpy(model.get_layer('odd').kernel).tobytes() == \
+        before.tobytes()
+    assert 'odd' in str(audit(model))
+
+
+def test_minmaxnorm_with_bad_limits_is_unknown():
+    c, reason = constraint_of(C.MinMaxNorm(0.5, 0.2), 2)
+    assert c is None and 'min_value' in reason
+    c, reason = constraint_of(C.MinMaxNorm(0.0, float('nan')), 2)
+    assert c is None and 'not a positive finite number' in reason
 
 
 def test_shared_layer_found_once_and_frozen_layers_skipped():
@@ -179,23 +255,30 @@ def test_shared_layer_found_once_and_frozen_layers_skipped():
     assert sorted(weights) == ['shared']
 
 
-def test_unbuilt_model_has_nothing():
+def test_unbuilt_model_has_nothing_and_audit_says_how_to_build_it():
     model = keras.Sequential([L.Dense(4, kernel_constraint=C.MaxNorm(1.0))])
     assert find_constrained(model) == ([], [])
+    with pytest.raises(ValueError) as info:
+        audit(model)
+    text = str(info.value)
+    assert 'has no variables yet' in text
+    assert 'keras.Input' in text and 'model.build' in text
+    model.build((None, 16))
+    assert audit(model).as_dict()['layers'][0]['shape'] == [16, 4]
 
 
 def test_read_is_a_private_copy_and_write_is_in_place():
     model = keras.Sequential([keras.Input((12,)), L.Dense(
         3, kernel_constraint=C.MaxNorm(1.0), name='d')])
     (w,), _ = find_constrained(model)
-    value_obj = w.variable.value
+    value_obj = storage(w.variable)
     a = w.read()
     a[...] = 7.0
     assert not np.any(w.read() == 7.0)
     w.write(np.full((12, 3), 0.5))
-    assert w.variable.value is value_obj
+    assert storage(w.variable) is value_obj
     assert w.variable is model.layers[0].kernel
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(
+    np.testing.assert_array_equal(to_numpy(
         model.layers[0].kernel), np.full((12, 3), 0.5, np.float32))
     with pytest.raises(ValueError, match='shape'):
         w.write(np.zeros((3, 12)))
@@ -208,13 +291,15 @@ def test_float16_variable_keeps_its_dtype():
     (w,), _ = find_constrained(model)
     assert w.dtype == np.float16
     w.write(w.read() * 0.5)
-    assert keras.backend.standardize_dtype(layer.kernel.dtype) == 'float16'
+    assert w.keras_dtype == 'float16'
+    assert to_numpy(layer.kernel).dtype == np.float16
 
 
 def test_docstring_examples_run():
     import doctest
     import normsafe_init.keras as nk
-    for module in (nk, nk.initializers, nk.discovery, nk.callback):
+    for module in (nk, nk.initializers, nk.discovery, nk.callback,
+                   nk._compat):
         failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert failures == 0, module.__name__
         assert tried > 0, module.__name__

@@ -1,4 +1,4 @@
-"""Keras 3 initializers -> the core's init families (normsafe_init.keras
+"""Keras initializers -> the core's init families (normsafe_init.keras
 .initializers), checked against real Keras: the mapped scale against Keras's
 formulas, and the norms of many real Keras draws against the core's law of
 the initial norm (Kolmogorov-Smirnov, mean, the law of the largest norm)."""
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from keras_helpers import require_keras
+from keras_helpers import keras3, require_keras, to_numpy
 
 keras = require_keras()
 
@@ -20,8 +20,10 @@ from normsafe_init.norms import vector_norms  # noqa: E402
 
 ki = keras.initializers
 # keras's torch backend calls np.array(tensor) (numpy 2 warns about it).
+# Keras 2 calls random.randint with a float bound (Python 3.10+ warns).
 pytestmark = pytest.mark.filterwarnings(
-    'ignore:__array__ implementation:DeprecationWarning')
+    'ignore:__array__ implementation:DeprecationWarning',
+    'ignore:non-integer arguments to randrange:DeprecationWarning')
 
 
 # -- the mapping: family and scale from Keras's own formulas ---------------
@@ -54,8 +56,14 @@ def test_depthwise_fans_are_kerass():
     assert compute_fans((3, 3, 8, 2)) == (72, 18)
     assert compute_fans((5, 16)) == (5, 16)
     assert compute_fans((7,)) == (7, 7)
-    from keras.src.initializers.random_initializers import \
-        compute_fans as keras_fans
+    if keras3():
+        from keras.src.initializers.random_initializers import \
+            compute_fans as keras_fans
+    else:   # Keras 2.15's keras.src, or tf_keras.src
+        import importlib
+        module = importlib.import_module(keras.__name__.split('.')[0] +
+                                         '.src.initializers.initializers')
+        keras_fans = module._compute_fans
     for shape in [(3, 3, 8, 2), (1, 22, 1, 16), (4, 5, 6)]:
         assert compute_fans(shape) == keras_fans(shape)
 
@@ -99,17 +107,25 @@ def test_unknown_initializers_give_none_with_a_reason(init, words):
 # -- Monte Carlo: norms of real Keras draws vs the core's law --------------
 
 def keras_norms(init, shape, axes, draws=1):
-    """Norms of ``draws`` real Keras draws of ``shape`` (a SeedGenerator
-    gives a new draw per call)."""
+    """Norms of ``draws`` real Keras draws of ``shape`` (Keras 3: its
+    SeedGenerator gives a new draw per call; Keras 2: a seeded initializer
+    repeats its draw, so each draw is a copy of it with the next seed)."""
     out = []
-    for _ in range(draws):
-        value = keras.ops.convert_to_numpy(init(shape, dtype='float32'))
+    for i in range(draws):
+        if keras3():
+            draw = init
+        else:
+            draw = type(init).from_config(dict(init.get_config(),
+                                               seed=1234 + i))
+        value = to_numpy(draw(shape, dtype='float32'))
         out.append(vector_norms(value.astype(np.float64), axes).ravel())
     return np.array(out)
 
 
 def seeded(cls, *args, **kwargs):
-    return cls(*args, seed=keras.random.SeedGenerator(1234), **kwargs)
+    if keras3():
+        return cls(*args, seed=keras.random.SeedGenerator(1234), **kwargs)
+    return cls(*args, seed=1234, **kwargs)
 
 
 LAW_CASES = [

@@ -1,8 +1,11 @@
-"""Keras 3: initial weights that respect ``MaxNorm`` / ``MinMaxNorm``.
+"""Keras: initial weights that respect ``MaxNorm`` / ``MinMaxNorm``.
 
-Needs Python 3.10+, ``keras >= 3`` and a backend (``pip install -e
-'.[keras]'`` brings torch; TensorFlow or JAX work too: the adapter uses
-``keras.ops`` and ``variable.assign`` only)::
+Needs Python 3.10+ and either Keras 3 with any backend (``pip install -e
+'.[keras]'`` brings torch; TensorFlow and JAX work too), or Keras 2: the
+``tf.keras`` of TensorFlow 2.15 (``import keras`` is Keras 2.15 there), or
+``tf_keras`` under ``TF_USE_LEGACY_KERAS=1`` with TensorFlow >= 2.16 (set
+before this module is imported). :mod:`normsafe_init.keras._compat` picks
+the Keras and holds the few calls where the two differ::
 
     from normsafe_init.keras import NormSafeInit, audit
 
@@ -14,14 +17,15 @@ Example (a head like EEGNet's: ``max_norm(0.25)`` on 64 features, where
 glorot_uniform draws unit norms near 1.37)::
 
     >>> import os; _ = os.environ.setdefault('KERAS_BACKEND', 'torch')
-    >>> import keras
     >>> from normsafe_init.keras import audit
+    >>> from normsafe_init.keras._compat import keras   # or tf.keras
     >>> model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(
     ...     4, kernel_constraint=keras.constraints.max_norm(0.25), name='head')])
     >>> audit(model).breaking
     ['head']
 """
-from .callback import RECORD_ATTR, NormSafeInit, model_looks_trained
+from .callback import (RECORD_ATTR, NormSafeInit, model_looks_trained,
+                       unbuilt_message)
 from .discovery import KerasWeight, find_constrained
 from .initializers import family_of
 from .. import run
@@ -37,7 +41,11 @@ def audit(model, fraction=DEFAULT_FRACTION, confidence=DEFAULT_CONFIDENCE,
     """A read-only report of ``model``'s max-norm-constrained variables
     (:class:`normsafe_init.report.AuditReport`: ``str()`` a table,
     ``as_dict()`` the numbers, ``breaking`` the names above ``fraction x
-    limit``). Nothing is changed. The model must be built."""
+    limit``). Nothing is changed. The model must be built (else a
+    ``ValueError`` says how)."""
+    problem = unbuilt_message(model)
+    if problem is not None:
+        raise ValueError(problem)
     options = Options(fraction=fraction, action='report',
                       confidence=confidence, mode=mode, layers=layers,
                       exclude=exclude)

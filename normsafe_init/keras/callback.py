@@ -1,4 +1,5 @@
-"""``NormSafeInit``: the Keras 3 callback.
+"""``NormSafeInit``: the Keras callback (Keras 3 on any backend; Keras 2 as
+TensorFlow 2.15 bundles it, or ``tf_keras`` under ``TF_USE_LEGACY_KERAS=1``).
 
 Keras applies ``MaxNorm`` / ``MinMaxNorm`` only after each optimizer step,
 so the first step silently projects every vector drawn above the limit onto
@@ -13,19 +14,28 @@ summary, and keeps a JSON-serialisable record. ``on_epoch_end`` adds
 ``normsafe_<layer>_max_over_limit`` and ``normsafe_<layer>_pinned`` to the
 epoch logs (progress bar, ``History``, ``CSVLogger``, and a
 ``TensorBoard`` placed after this callback).
+
+A model that has no variables at ``on_train_begin`` (with Keras 2 and
+Keras 3's tensorflow backend, a ``Sequential`` without an ``Input`` is built
+inside its first training step, after which that step's constraint has
+already clipped the draw) cannot be repaired by a callback: it raises
+``ValueError`` saying how to build the model first (with
+``action='report'``: a warning).
 """
 import logging
-
-import keras
+import warnings
 
 from .. import run
 from .._logging import ensure_visible
 from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
                        Options, check_flag)
 from ..report import metrics as epoch_metrics
+from . import _compat
+from ._compat import keras
 from .discovery import find_constrained
 
-__all__ = ['NormSafeInit', 'RECORD_ATTR', 'model_looks_trained']
+__all__ = ['NormSafeInit', 'RECORD_ATTR', 'model_looks_trained',
+           'unbuilt_message']
 
 log = logging.getLogger('normsafe_init.keras')
 
@@ -38,14 +48,27 @@ _FORCE_HINT = 'NormSafeInit(force=True)'
 def model_looks_trained(model):
     """Why ``model`` must be treated as trained, or None: its optimizer has
     taken steps (a second ``fit``, a model loaded with its optimizer
-    state)."""
-    optimizer = getattr(model, 'optimizer', None)
-    iterations = getattr(optimizer, 'iterations', None)
-    if iterations is not None:
-        steps = int(keras.ops.convert_to_numpy(iterations))
-        if steps > 0:
-            return 'optimizer.iterations = %d' % steps
+    state). Weights loaded into a model whose optimizer has not stepped
+    (``load_weights``, ``load_model(..., compile=False)`` then
+    ``compile()``) leave no such trace: the core judges each weight from
+    its values."""
+    steps = _compat.optimizer_steps(getattr(model, 'optimizer', None))
+    if steps:
+        return 'optimizer.iterations = %d' % steps
     return None
+
+
+def unbuilt_message(model):
+    """Why ``model`` cannot be processed yet and how to fix it, or None
+    when it has its variables."""
+    if _compat.is_built(model):
+        return None
+    return ('normsafe_init: model %r has no variables yet (a model without '
+            'an Input is built by its first call on data; in fit that is '
+            'the first training step, whose constraint already clips the '
+            'initial draw). Build it first: start it with keras.Input('
+            'shape), or call model.build((None, ...)), or call it once on '
+            'a batch (model(x[:1])) before fit / audit' % (model.name,))
 
 
 class NormSafeInit(keras.callbacks.Callback):
@@ -54,8 +77,9 @@ class NormSafeInit(keras.callbacks.Callback):
 
     Example (a head like EEGNet's; the INFO lines go to stderr)::
 
-        >>> import keras, numpy as np
+        >>> import numpy as np
         >>> from normsafe_init.keras import NormSafeInit
+        >>> from normsafe_init.keras._compat import keras   # or tf.keras
         >>> model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(
         ...     4, activation='softmax', name='head',
         ...     kernel_constraint=keras.constraints.max_norm(0.25))])
@@ -87,7 +111,9 @@ class NormSafeInit(keras.callbacks.Callback):
         Seed of ``reinit``'s generator; Keras's global seed generator is
         never used.
     layers, exclude : list of str, optional
-        Only / not these layer names (or ``'<layer>/<variable>'`` names).
+        Only / not these layer names (or ``'<layer>/<variable>'`` names; an
+        RNN's name selects its cell's variables; a layer inside a nested
+        model as ``'<block>/<layer>'``).
     force : bool, default False
         Also act on a model whose optimizer has taken steps or that was
         already processed; without it such a model is only reported.
@@ -119,6 +145,13 @@ class NormSafeInit(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         ensure_visible()
         model = self.model
+        problem = unbuilt_message(model)
+        if problem is not None:
+            if self.options.action != 'report':
+                raise ValueError(problem)
+            log.warning('%s', problem)
+            warnings.warn(problem, stacklevel=2)
+            return
         weights, unknown = find_constrained(model)
         result = run.run(weights, self.options, unknown=unknown,
                          trained=model_looks_trained(model),
@@ -133,4 +166,3 @@ class NormSafeInit(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.metrics and logs is not None and self.weights:
             logs.update(epoch_metrics(self.weights))  # NaN once diverged
-

@@ -1,13 +1,17 @@
-"""Finding a Keras 3 model's max-norm-constrained variables.
+"""Finding a Keras model's max-norm-constrained variables (Keras 3, and
+Keras 2 through :mod:`normsafe_init.keras._compat`).
 
 Keras applies a variable's constraint only after each optimizer update
-(``variable.assign(variable.constraint(variable))`` in
-``BaseOptimizer.apply``), never when the variable is built. For every
-*trainable* variable of the model (nested models and layers included) whose
+(``variable.assign(variable.constraint(variable))`` in Keras 3's
+``BaseOptimizer.apply`` and in Keras 2's ``Optimizer.apply_gradients``;
+Keras 2's legacy optimizers do the same in their update), never when the
+variable is built. For every *trainable* variable of the model (nested models and layers included) whose
 ``variable.constraint`` is
 
 * ``keras.constraints.MaxNorm(max_value, axis)``: norms
-  ``sqrt(sum(w**2, axis))``, limit ``max_value``;
+  ``sqrt(sum(w**2, axis))``, limit ``max_value`` (a limit that is not a
+  positive finite number, ``MaxNorm(0)`` or ``MaxNorm(inf)``, gives an
+  unknown weight saying so);
 * ``keras.constraints.MinMaxNorm(min_value, max_value, rate, axis)``: the
   same norms, limits ``[min_value, max_value]``;
 
@@ -32,9 +36,12 @@ next to the ``<prefix>_constraint`` that holds the variable's constraint
 (``kernel_``, ``bias_``, ``depthwise_``, ``pointwise_``, ``embeddings_``,
 ``recurrent_``, ``gamma_``, ``beta_``).
 """
+import math
+
 import numpy as np
 
-from ..weights import Constraint, ConstrainedWeight, UnknownWeight
+from ..weights import Constraint, ConstrainedWeight, UnknownWeight, bad_limit
+from . import _compat
 from .initializers import family_of
 
 __all__ = ['KerasWeight', 'find_constrained', 'constraint_of']
@@ -49,38 +56,35 @@ _PREFIX_BY_NAME = {
 }
 
 
-def _to_numpy(variable):
-    import keras
-    value = keras.ops.convert_to_numpy(variable.value)
-    value = np.asarray(value)
-    if not (value.flags.owndata and value.flags.writeable):
-        value = np.array(value, copy=True)  # never lend the live buffer
-    return value
-
-
 class KerasWeight(ConstrainedWeight):
-    """A constrained ``keras.Variable``, read through
-    ``keras.ops.convert_to_numpy`` and written with ``variable.assign``
-    (in place: the same variable object, dtype and shape), on any backend.
+    """A constrained Keras variable, read as a numpy copy and written with
+    ``variable.assign`` (in place: the same variable object, dtype and
+    shape), on any Keras 3 backend and in Keras 2. A ``bfloat16`` variable
+    is read as float32 and written back cast by Keras.
 
-    ``variable`` and ``layer`` are kept; ``notes`` lists what the adapter
-    wants said about it (a ``MinMaxNorm`` rate below 1, say).
+    ``variable`` and ``layer`` (the layer that owns it; an RNN's cell) are
+    kept; ``layer_name`` is the name ``layers=`` / ``exclude=`` select it by
+    (an RNN's own name for its cell's variables); ``notes`` lists what the
+    adapter wants said about it (a ``MinMaxNorm`` rate below 1, say).
     """
 
     def __init__(self, name, variable, layer, constraint, family,
-                 family_note, dtype, notes=()):
+                 family_note, notes=(), path=None, layer_name=None,
+                 class_name=None):
         ConstrainedWeight.__init__(
-            self, name, [constraint], tuple(variable.shape), dtype,
-            family=family, family_note=family_note,
-            path=getattr(variable, 'path', name),
-            class_name=type(layer).__name__, label=variable.name,
-            layer_name=layer.name, notes=notes)
+            self, name, [constraint], tuple(variable.shape),
+            _compat.dtype_of(variable), family=family,
+            family_note=family_note, path=path or name,
+            class_name=class_name or type(layer).__name__,
+            label=_compat.variable_name(variable), layer_name=layer_name,
+            notes=notes, eps=_compat.stored_eps(variable))
         self.variable = variable
         self.layer = layer
+        self.keras_dtype = _compat.keras_dtype(variable)
 
     def read(self):
         """A fresh numpy copy of the variable's value."""
-        return _to_numpy(self.variable)
+        return _compat.to_numpy(self.variable)
 
     def read_writable(self):
         return self.read()  # already a private copy
@@ -90,7 +94,12 @@ class KerasWeight(ConstrainedWeight):
         if value.shape != self.shape:
             raise ValueError('%s: value of shape %r for a variable of shape '
                              '%r' % (self.name, value.shape, self.shape))
-        self.variable.assign(value.astype(self.dtype, copy=False))
+        _compat.assign(self.variable, value)
+
+    def as_dict(self):
+        out = ConstrainedWeight.as_dict(self)
+        out['keras_dtype'] = self.keras_dtype
+        return out
 
 
 def _kind(axes, ndim):
@@ -129,13 +138,18 @@ def constraint_of(keras_constraint, ndim, label='variable'):
 
     Example::
 
-        >>> import keras
+        >>> from normsafe_init.keras._compat import keras
         >>> c, notes = constraint_of(keras.constraints.MaxNorm(2.0, axis=[0, 1, 2]), 4)
         >>> c.axes, c.limit, c.kind
         ((0, 1, 2), 2.0, 'kernel')
     """
-    from keras import constraints as kc
+    kc = _compat.keras.constraints
     c = keras_constraint
+    if isinstance(c, (kc.MaxNorm, kc.MinMaxNorm)) and (
+            _own_call(c, kc.MaxNorm) or _own_call(c, kc.MinMaxNorm)):
+        bad = _bad_limits(c)
+        if bad:
+            return None, bad
     if isinstance(c, kc.MinMaxNorm) and _own_call(c, kc.MinMaxNorm):
         axes = _resolve_axes(c.axis, ndim, label)
         notes = []
@@ -161,6 +175,28 @@ def constraint_of(keras_constraint, ndim, label='variable'):
         return None, '%s overrides __call__: its norms are unknown' % name
     return None, ('%s is not a max-norm constraint (MaxNorm, MinMaxNorm)'
                   % name)
+
+
+def _limit(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):   # a scalar tensor
+        return float(np.asarray(value))
+
+
+def _bad_limits(c):
+    """Why ``c``'s limits cannot be planned for, or None (the core's
+    :func:`~normsafe_init.weights.bad_limit` for ``max_value``)."""
+    name = type(c).__name__
+    bad = bad_limit(_limit(c.max_value), '%s max_value' % name)
+    if bad:
+        return bad + '; the weight is left alone'
+    limit = _limit(c.max_value)
+    low = _limit(getattr(c, 'min_value', 0.0))
+    if not (math.isfinite(low) and 0 <= low <= limit):
+        return ('%s(min_value=%r, max_value=%r): not 0 <= min_value <= '
+                'max_value; the weight is left alone' % (name, low, limit))
+    return None
 
 
 def _constraint_attrs(c):
@@ -193,22 +229,66 @@ def _initializer_of(layer, variable):
     return None
 
 
-def _own_variables(layer):
-    return list(getattr(layer, '_trainable_variables', [])) + \
-        list(getattr(layer, '_non_trainable_variables', []))
-
-
-def _layers_of(model):
-    if hasattr(model, '_flatten_layers'):
-        return model._flatten_layers(include_self=True, recursive=True)
-    return [model]
-
-
-def _dtype_of(variable):
+def _children(layer):
     try:
-        return np.dtype(variable.dtype)
-    except TypeError:  # bfloat16 and the like: as convert_to_numpy gives it
-        return _to_numpy(variable).dtype
+        return list(layer._flatten_layers(include_self=False,
+                                          recursive=False))
+    except (AttributeError, TypeError):
+        return []
+
+
+def _walk(model):
+    """``(layer, name parts, selection name, class name)`` for every layer
+    under ``model`` (once each, parents first). The qualified
+    name joins the names of the enclosing models below ``model`` (never the
+    top model's, often auto-numbered): ``'block1/dense'``. An RNN's cell
+    takes its RNN's names: its variables are the RNN's to the user."""
+    out, seen = [], set([id(model)])
+
+    def visit(layer, parts, select, owner):
+        for child in _children(layer):
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            if getattr(layer, 'cell', None) is child:
+                item = (child, parts, select, owner)
+            else:
+                child_parts = parts + [child.name]
+                item = (child, child_parts, '/'.join(child_parts),
+                        type(child).__name__)
+            out.append(item)
+            visit(*item)
+
+    if _compat.own_variables(model):   # a bare layer, or a subclassed model
+        out.append((model, [], None, type(model).__name__))
+    visit(model, [], None, type(model).__name__)
+    return out
+
+
+def _unique_names(found):
+    """The shortest names that tell the weights apart: the layer's name
+    (``'/<variable>'`` added when it owns several constrained variables),
+    qualified by enclosing models only where two would clash."""
+    def name_at(item, depth):
+        parts, var, several = item
+        stem = '/'.join(parts[-depth:]) if parts else var
+        return stem + '/' + var if several else stem
+
+    depth = [1] * len(found)
+    names = [name_at(item, 1) for item in found]
+    while True:
+        clash = set(n for n in names if names.count(n) > 1)
+        grow = [i for i, n in enumerate(names) if n in clash and
+                depth[i] < len(found[i][0])]
+        if not grow:
+            break
+        for i in grow:
+            depth[i] += 1
+            names[i] = name_at(found[i], depth[i])
+    for i, n in enumerate(list(names)):   # still equal: number them
+        if names.count(n) > 1:
+            names[i] = '%s#%d' % (n, names[:i].count(n) + 1)
+    return names
 
 
 def find_constrained(model):
@@ -220,14 +300,16 @@ def find_constrained(model):
     Names: the layer's name; ``'<layer>/<variable>'`` when the layer owns
     several constrained variables (``'sep/depthwise_kernel'``; a lone
     max-norm kernel keeps the layer's name beside a ``NonNeg`` bias, which
-    is ``'<layer>/bias'``); the variable's path (without its last part for a
-    layer-named weight: ``'inner/dense'``) when two layers of nested models
-    share a name. A model that is not built yet has no variables: nothing is
-    found.
+    is ``'<layer>/bias'``). An RNN's cell variables carry the RNN's name
+    (``'lstm/kernel'``, ``'lstm/recurrent_kernel'``). When two layers of
+    nested models share a name, the enclosing models' names qualify them
+    (``'block1/dense'``, ``'block2/dense'``); the top model's name never
+    appears. ``path`` is the fully qualified ``'<...>/<layer>/<variable>'``.
+    A model that is not built yet has no variables: nothing is found.
 
     Example::
 
-        >>> import keras
+        >>> from normsafe_init.keras._compat import keras
         >>> model = keras.Sequential([keras.Input((16, 16, 3)),
         ...     keras.layers.SeparableConv2D(4, 3, name='sep',
         ...         depthwise_constraint=keras.constraints.MaxNorm(1, [0, 1]),
@@ -236,45 +318,46 @@ def find_constrained(model):
         >>> [(w.name, w.shape, w.constraints[0].axes) for w in weights]
         [('sep/depthwise_kernel', (3, 3, 3, 1), (0, 1)), ('sep/pointwise_kernel', (1, 1, 3, 4), (0, 1, 2))]
     """
+    if not _compat.is_built(model):
+        return [], []
     trainable = set(id(v) for v in model.trainable_variables)
     found, seen = [], set()
-    for layer in _layers_of(model):
+    for layer, parts, select, owner in _walk(model):
         own = []
-        for variable in _own_variables(layer):
+        for variable in _compat.own_variables(layer):
             if id(variable) not in trainable or id(variable) in seen or \
                     getattr(variable, 'constraint', None) is None:
                 continue
             seen.add(id(variable))
-            own.append((variable,) + _describe(variable))
+            own.append((variable,) + _describe(variable, parts))
         handled = sum(1 for item in own if item[1] is not None)
         for variable, constraint, notes in own:
             several = len(own) > 1 and (handled > 1 or constraint is None)
-            found.append((layer, variable, several, constraint, notes))
-    names = [('%s/%s' % (layer.name, v.name)) if several else layer.name
-             for layer, v, several, _, _ in found]
-    shared = set(n for n in names if names.count(n) > 1)
-    for i, (layer, variable, several, _, _) in enumerate(found):
-        if names[i] in shared:
-            path = getattr(variable, 'path', None) or variable.name
-            names[i] = path if several else path.rsplit('/', 1)[0]
+            found.append((layer, parts, select, owner, variable, several,
+                          constraint, notes))
+    names = _unique_names([(parts, _compat.variable_name(v), several)
+                           for _, parts, _, _, v, several, _, _ in found])
     weights, unknown = [], []
-    for name, (layer, variable, _, constraint, notes) in zip(names, found):
-        path = getattr(variable, 'path', name)
+    for name, item in zip(names, found):
+        layer, parts, select, owner, variable, _, constraint, notes = item
+        path = '/'.join(parts + [_compat.variable_name(variable)])
         if constraint is None:
             unknown.append(UnknownWeight(
-                name, type(layer).__name__,
-                _constraint_attrs(variable.constraint), notes, path=path))
+                name, owner, _constraint_attrs(variable.constraint), notes,
+                path=path))
             continue
         family, note = family_of(_initializer_of(layer, variable),
                                  tuple(variable.shape))
         weights.append(KerasWeight(name, variable, layer, constraint, family,
-                                   note, _dtype_of(variable), notes))
+                                   note, notes, path=path,
+                                   layer_name=select or name,
+                                   class_name=owner))
     return weights, unknown
 
 
-def _describe(variable):
+def _describe(variable, parts):
     """``(Constraint, notes)`` or ``(None, reason)``."""
-    label = getattr(variable, 'path', None) or variable.name
+    label = '/'.join(parts + [_compat.variable_name(variable)])
     try:
         return constraint_of(variable.constraint, len(variable.shape), label)
     except ValueError as exc:  # a scalar, an axis out of range

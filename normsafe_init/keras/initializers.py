@@ -1,11 +1,12 @@
-"""Keras 3 initializers as the core's init families.
+"""Keras initializers (Keras 3, and Keras 2's, which have the same classes,
+attributes and formulas) as the core's init families.
 
 A constrained variable's declared initializer (the layer's
 ``<name>_initializer``: ``kernel_initializer``, ``depthwise_initializer``,
 ...) is mapped to the :class:`~normsafe_init.laws.InitFamily` whose
 law the core knows, at the scale Keras used for *this* variable's shape.
 
-Fans come from Keras's own ``compute_fans(shape)``: ``(in, out)`` for a 2-D
+Fans follow Keras's own ``compute_fans(shape)``: ``(in, out)`` for a 2-D
 shape, ``(shape[-2] * r, shape[-1] * r)`` with the receptive field ``r =
 prod(shape[:-2])`` for kernels of rank >= 3 (so a ``DepthwiseConv2D``
 kernel ``(kh, kw, in, mult)`` has ``fan_in = kh kw in``), ``(d, d)`` for
@@ -37,60 +38,32 @@ overriding ``__call__``, a plain
 function, anything else
 =================================  ===========================================
 
-Note: Keras's torch backend draws a truncated normal as the first of 4
+Both Keras 2 and Keras 3 divide by ``0.87962566103423978`` and truncate at
+2 stddev; ``tests/test_keras_initializers.py`` checks the law against real
+draws of the Keras at hand.
+
+Note: Keras 3's torch backend draws a truncated normal as the first of 4
 standard-normal candidates inside (-2, 2), keeping the 4th candidate when
 all 4 fall outside (probability ``0.0455^4 ~ 4e-6`` per entry); the law
 above ignores that tail.
 """
 import math
 
+import numpy as np
+
 from .. import laws
 from ..laws import TruncNormal
+from . import _compat
+from ._compat import compute_fans
 
 __all__ = ['TRUNC_SD', 'compute_fans', 'family_of']
 
 #: SD of the standard normal truncated to (-2, 2) (Keras's constant).
 TRUNC_SD = TruncNormal.SD_FACTOR
 
-try:  # Keras's own fan computation (keras >= 3.0)
-    from keras.src.initializers.random_initializers import \
-        compute_fans as _keras_compute_fans
-except ImportError:  # pragma: no cover - a Keras without keras.src
-    _keras_compute_fans = None
-
-
-def compute_fans(shape, input_axes=None, output_axes=None):
-    """``(fan_in, fan_out)`` of ``shape`` as Keras computes them.
-
-    Example::
-
-        >>> compute_fans((3, 3, 16, 32))      # Conv2D kernel (kh, kw, in, out)
-        (144, 288)
-    """
-    shape = tuple(int(s) for s in shape)
-    if _keras_compute_fans is not None:
-        if input_axes is not None and output_axes is not None:
-            return _keras_compute_fans(shape, input_axes=input_axes,
-                                       output_axes=output_axes)
-        return _keras_compute_fans(shape)
-    # Same rules as keras/src/initializers/random_initializers.py.
-    if input_axes is not None and output_axes is not None:
-        fan_in = math.prod(shape[a] for a in input_axes)
-        fan_out = math.prod(shape[a] for a in output_axes)
-        return int(fan_in), int(fan_out)
-    if not shape:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    if len(shape) == 2:
-        return shape[0], shape[1]
-    field = math.prod(shape[:-2])
-    return shape[-2] * field, shape[-1] * field
-
 
 def _keras_classes():
-    from keras import initializers as ki
-    return ki
+    return _compat.keras.initializers
 
 
 def _float(value):
@@ -99,8 +72,7 @@ def _float(value):
         return float(value)
     except (TypeError, ValueError):
         try:
-            import keras
-            return float(keras.ops.convert_to_numpy(value))
+            return float(np.asarray(value))
         except Exception:
             return None
 
@@ -142,7 +114,7 @@ def family_of(initializer, shape):
 
     Example::
 
-        >>> import keras
+        >>> from normsafe_init.keras._compat import keras
         >>> fam, note = family_of(keras.initializers.GlorotUniform(), (64, 4))
         >>> round(fam.scale, 4), note            # sqrt(6 / (64 + 4))
         (0.297, None)
