@@ -28,11 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-try:  # the laws package replaces distributions (issue 14)
-    from normsafe_init.laws import Gaussian, Sparse, TruncNormal, Uniform
-except ImportError:
-    from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
-                                             Uniform)
+from normsafe_init.laws import Gaussian, Sparse, TruncNormal, Uniform  # noqa: E402
 from normsafe_init.freshness import judge  # noqa: E402
 from normsafe_init.norms import vector_norms  # noqa: E402
 from normsafe_init.weights import Constraint  # noqa: E402
