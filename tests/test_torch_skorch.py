@@ -68,7 +68,7 @@ def test_callback_repairs_then_records_every_epoch(data):
     clf.initialize()
     assert head_norm_ratio(clf) > 2.0  # EEGNeX's head starts at ~2.4x
     fit(clf, X, y)
-    record = callback.record_
+    record = callback.record
     json.dumps(record)
     assert record['framework'] == 'torch' and record['trained'] is None
     assert HEAD in record['changed']
@@ -96,23 +96,23 @@ def test_trained_net_is_left_alone_unless_forced(data):
         original.mul_(3.0)
     before = original.detach().clone()
     fit(clf, X, y, 'partial_fit')
-    assert callback.record_['action'] == 'report'
-    assert callback.record_['trained'] == ('net.history has 1 epoch(s) '
+    assert callback.record['action'] == 'report'
+    assert callback.record['trained'] == ('net.history has 1 epoch(s) '
                                            '(partial_fit or warm_start)')
-    assert callback.record_['changed'] == []
+    assert callback.record['changed'] == []
     assert head_norm_ratio(clf) > 0.9  # only the training step moved it
     # warm_start: fit keeps the module and the history
     clf.set_params(warm_start=True)
     fit(clf, X, y)
-    assert callback.record_['action'] == 'report'
+    assert callback.record['action'] == 'report'
     # force: acts on the trained net
     clf.set_params(callbacks__normsafe__force=True)
     with torch.no_grad():
         original.copy_(before)
     fit(clf, X, y, 'partial_fit')
-    assert callback.record_['action'] == 'rescale'
-    assert callback.record_['trained'].startswith('net.history has')
-    assert HEAD in callback.record_['changed']
+    assert callback.record['action'] == 'rescale'
+    assert callback.record['trained'].startswith('net.history has')
+    assert HEAD in callback.record['changed']
 
 
 def test_second_fit_of_a_module_instance_counts_as_trained(data):
@@ -123,12 +123,12 @@ def test_second_fit_of_a_module_instance_counts_as_trained(data):
     module = EEGNeX(n_chans=22, n_outputs=4, n_times=N_TIMES)
     clf = classifier(callback, module=module, max_epochs=1)
     fit(clf, X, y)
-    assert callback.record_['action'] == 'rescale'
+    assert callback.record['action'] == 'rescale'
     fit(clf, X, y)
     assert len(clf.history) == 1
     assert clf.module_ is module
-    assert callback.record_['action'] == 'report'
-    assert callback.record_['trained'] == ('its module instance was trained '
+    assert callback.record['action'] == 'report'
+    assert callback.record['trained'] == ('its module instance was trained '
                                            'for 1 epoch(s) by an earlier fit')
 
 
@@ -158,10 +158,10 @@ def test_params_clone_and_pickle(data):
     assert twin.get_params() == params
     clf = classifier(callback, max_epochs=1)
     fit(clf, X, y)
-    assert callback.record_['layers'][-1]['repair']['applied'].startswith(
+    assert callback.record['layers'][-1]['repair']['applied'].startswith(
         'reinit')
     # (a net with parametrized modules pickles only through state_dict,
     # torch's rule; the callback pickles)
     restored = pickle.loads(pickle.dumps(callback))
-    assert restored.record_ == callback.record_
+    assert restored.record == callback.record
     assert restored.get_params() == params

@@ -9,8 +9,18 @@ of every epoch it records, for each constrained tensor,
 ``normsafe_<name>_max_over_limit`` (largest stored norm / limit; above 1
 the max-norm scales that tensor's gradient by ``limit / norm``) and
 ``normsafe_<name>_pinned`` in ``net.history``.
+
+With ``enforce=True`` it also registers
+:func:`normsafe_init.torch.enforce_constraints` on ``net.optimizer_``
+after the repair (every optimizer step then projects the stored tensors
+onto their limits), checks at each batch that the net still has that
+optimizer and module (skorch re-creates the optimizer on ``initialize()``
+and on some ``set_params``; a new one is hooked instead of the old), and
+removes the hook at ``on_train_end``.
 """
 import logging
+import math
+import numbers
 import weakref
 
 from skorch.callbacks import Callback
@@ -19,6 +29,8 @@ from .. import session
 from .._logging import ensure_visible
 from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
 from .discovery import find_constrained
+from .enforce import enforce_constraints
+from .inits import declared_family
 
 __all__ = ['NormSafeInit', 'net_trained']
 
@@ -41,27 +53,80 @@ def net_trained(net, seen=None):
     return None
 
 
+def check_constraints(value):
+    """``ValueError`` unless ``value`` is None or ``{name or pattern: c}``
+    / ``{name: {'max_norm': c, 'dim': d}}`` (c a finite number > 0, d an
+    int), as ``make_safe`` takes it; checked before any model exists."""
+    if value is None:
+        return
+    if not hasattr(value, 'items'):
+        raise ValueError('constraints must be a dict {name or pattern: '
+                         'max_norm} or {name: {"max_norm": c, "dim": d}}; '
+                         'got %r' % (value,))
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValueError('constraints keys must be parameter names '
+                             '(str); got %r' % (key,))
+        dim = 0
+        if hasattr(item, 'items'):
+            if set(item) - {'max_norm', 'dim'} or 'max_norm' not in item:
+                raise ValueError('constraints[%r] must be a number or a dict '
+                                 "with keys 'max_norm' and optionally 'dim'; "
+                                 'got %r' % (key, item))
+            item, dim = item['max_norm'], item.get('dim', 0)
+        if isinstance(item, bool) or not isinstance(item, numbers.Real) \
+                or not math.isfinite(item) or item <= 0:
+            raise ValueError('constraints[%r]: max_norm must be a finite real '
+                             'number > 0; got %r' % (key, item))
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise ValueError('constraints[%r]: dim must be an integer; got %r'
+                             % (key, dim))
+
+
+def check_init(value):
+    """``ValueError`` unless ``value`` is None or ``{name or pattern:
+    init}`` with every init one ``make_safe`` accepts."""
+    if value is None:
+        return
+    if not hasattr(value, 'items'):
+        raise ValueError('init must be a dict {name or pattern: init}; got %r'
+                         % (value,))
+    for key, spec in value.items():
+        if not isinstance(key, str):
+            raise ValueError('init keys must be parameter names (str); got '
+                             '%r' % (key,))
+        declared_family(spec, (2, 2), 'init[%r]' % key)
+
+
 class NormSafeInit(Callback):
     """Make a skorch net's max-norm constrained weights safe at the start
     of training, and record their norms every epoch.
 
     Parameters are those of :func:`normsafe_init.torch.make_safe`
     (``fraction``, ``action``, ``confidence``, ``mode``, ``seed``,
-    ``layers``, ``exclude``, ``force``, ``constraints``, ``init``).
+    ``layers``, ``exclude``, ``force``, ``constraints``, ``init``), all
+    checked here (a bad value fails at construction), and ``enforce``:
+    if True, project the constrained stored tensors onto their limits
+    after every optimizer step (:func:`normsafe_init.torch.
+    enforce_constraints`) for the whole fit.
     A net that has trained (non-empty ``net.history``: ``partial_fit``,
     ``warm_start=True``; or a module instance it saw train) is only
     reported unless ``force=True``.
 
-    Attributes (after ``on_train_begin``): ``record_`` (the
-    JSON-serialisable record of the last run), ``weights_`` (the
-    constrained tensors found).
+    Attributes: ``options`` (the validated
+    :class:`normsafe_init.session.Options`), ``record`` (after
+    ``on_train_begin``: the JSON-serialisable record of the last run),
+    ``weights_`` (the constrained tensors found), ``enforcer_`` (the
+    :class:`normsafe_init.torch.enforce.Enforcer` while ``enforce=True``
+    training runs, else None).
 
     Example::
 
         from braindecode import EEGClassifier
         from normsafe_init.torch import NormSafeInit
         clf = EEGClassifier(model, callbacks=[
-            ('normsafe', NormSafeInit(fraction=0.5))], max_epochs=20)
+            ('normsafe', NormSafeInit(fraction=0.5, enforce=True))],
+            max_epochs=20)
         clf.fit(X, y)
         clf.history[:, 'normsafe_final_layer.weight_max_over_limit']
     """
@@ -69,7 +134,7 @@ class NormSafeInit(Callback):
     def __init__(self, fraction=DEFAULT_FRACTION, action='rescale',
                  confidence=DEFAULT_CONFIDENCE, mode=DEFAULT_MODE, seed=0,
                  layers=None, exclude=None, force=False, constraints=None,
-                 init=None):
+                 init=None, enforce=False):
         self.fraction = fraction
         self.action = action
         self.confidence = confidence
@@ -80,12 +145,27 @@ class NormSafeInit(Callback):
         self.force = force
         self.constraints = constraints
         self.init = init
+        self.enforce = enforce
         self.options_ = self._options()  # bad options fail here
         self.record_ = None
         self.weights_ = []
+        self.enforcer_ = None
         self.seen_ = weakref.WeakKeyDictionary()
 
+    # The names the Keras callback has. skorch takes every attribute in
+    # __dict__ without a trailing '_' for a constructor parameter (clone,
+    # get_params), so they are stored as ``options_`` / ``record_``.
+    options = property(lambda self: self.options_,
+                       doc='The validated Options.')
+    record = property(lambda self: self.record_,
+                      doc='The record of the last on_train_begin, or None.')
+
     def _options(self):
+        check_constraints(self.constraints)
+        check_init(self.init)
+        if self.enforce not in (True, False):
+            raise ValueError('enforce must be True or False; got %r'
+                             % (self.enforce,))
         return session.Options(
             fraction=self.fraction, action=self.action,
             confidence=self.confidence, mode=self.mode, seed=self.seed,
@@ -97,6 +177,7 @@ class NormSafeInit(Callback):
         # the live module (found again at the next on_train_begin)
         state['seen_'] = None
         state['weights_'] = []
+        state['enforcer_'] = None
         return state
 
     def __setstate__(self, state):
@@ -106,6 +187,18 @@ class NormSafeInit(Callback):
     def initialize(self):
         self.options_ = self._options()  # set_params may have changed them
         return self
+
+    def _enforce(self, net):
+        """(Re-)register the per-step projection on ``net``'s optimizer."""
+        self._stop()
+        self.enforcer_ = enforce_constraints(
+            net.module_, net.optimizer_, self.constraints,
+            layers=self.layers, exclude=self.exclude)
+
+    def _stop(self):
+        if self.enforcer_ is not None:
+            self.enforcer_.remove()
+            self.enforcer_ = None
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         module = net.module_
@@ -117,6 +210,18 @@ class NormSafeInit(Callback):
                              trained=trained, log=log, framework='torch')
         self.record_ = result.record
         self.weights_ = weights
+        if self.enforce:
+            self._enforce(net)
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        enforcer = self.enforcer_
+        if enforcer is not None and training and (
+                enforcer.optimizer is not getattr(net, 'optimizer_', None)
+                or enforcer.model is not getattr(net, 'module_', None)):
+            self._enforce(net)  # skorch re-created the optimizer or module
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self._stop()
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None,
                      **kwargs):
