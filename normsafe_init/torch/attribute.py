@@ -68,6 +68,7 @@ class AttributeSpec:
         self.child, self.tensor_name = tuple(child), tensor_name
         self.axes, self.limit, self.attr = axes, limit, attr
         self.text, self.reason, self.dim = text, reason, dim
+        self.off = False   # inside an ``if`` that is false on the module
 
 
 def _number(value):
@@ -268,10 +269,10 @@ def _forward_specs(module):
         if spec is None:
             continue
         active = [(_guard(test, module), branch) for test, branch in guards]
-        if any(value is not None and value != branch
-               for value, branch in active):
-            continue  # that branch does not run on this module
+        spec.off = any(value is not None and value != branch
+                       for value, branch in active)
         if any(s.child == spec.child and s.tensor_name == spec.tensor_name
+               and s.off == spec.off
                for s in specs):
             continue
         specs.append(spec)
@@ -309,6 +310,8 @@ def attribute_layers(model):
             continue
         specs = _forward_specs(module)
         for spec in specs or ():
+            if spec.off:
+                continue
             spec.owner = owner = _owner(module, spec.child)
             spec.tensor = None
             if owner is None or spec.reason:
@@ -369,6 +372,8 @@ def attribute_constraints(model, entries, by_tensor):
                     % (attr, limit)))
             continue
         for spec in specs:
+            if spec.off:   # e.g. torcheeg's weight_norm=False
+                continue
             name = _join(_join(prefix, '.'.join(spec.child)),
                          spec.tensor_name)
             entry = index.get(id(spec.tensor)) if spec.tensor is not None \
