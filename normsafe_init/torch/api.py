@@ -21,25 +21,11 @@ from .. import session
 from .._logging import ensure_visible
 from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
 from .discovery import find_constrained
+from .signals import add_evidence, model_trained, optimizer_trained
 
 __all__ = ['make_safe', 'audit', 'optimizer_trained']
 
 log = logging.getLogger('normsafe_init.torch')
-
-
-def optimizer_trained(optimizer):
-    """Why ``optimizer`` shows training (a non-empty state: Adam moments,
-    SGD momentum buffers), or None."""
-    if optimizer is None:
-        return None
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ValueError('optimizer must be a torch.optim.Optimizer or None; '
-                         'got %r' % type(optimizer).__name__)
-    state = [s for s in optimizer.state.values() if s]
-    if state:
-        return ('the optimizer holds state for %d parameter(s)'
-                % len(state))
-    return None
 
 
 def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
@@ -72,11 +58,17 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
         init (see :mod:`normsafe_init.torch.inits`), e.g.
         ``{'head.weight': ('uniform', 0.1)}``.
     optimizer : torch.optim.Optimizer or None
-        If given and it holds state, the model is taken as trained.
+        If given: a weight whose tensor has optimizer state gets that as
+        evidence of training, and any state marks the model as trained.
     trained : str or None
         Why the model must be taken as trained (callers that know).
+        Otherwise the host's own signals decide (:mod:`.signals`: optimizer
+        state, BatchNorm layers that tracked >= 100 batches).
 
-    A trained model is only reported unless ``force=True``. Everything is
+    A model that shows training (``optimizer``, BatchNorm counters,
+    ``trained``) is only reported unless ``force=True``. A stored tensor
+    that cannot be written in place (an inference tensor, the meta device)
+    is a ``ValueError`` naming it, before anything is written. Everything is
     planned before anything is written; writes go to the stored tensor
     (``parametrizations.weight.original`` for a parametrized weight) with
     ``copy_`` under ``torch.no_grad()``, same dtype and device. Bad options
@@ -97,7 +89,13 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
                               confidence=confidence, mode=mode, seed=seed,
                               layers=layers, exclude=exclude, force=force)
     weights, unknown = find_constrained(model, constraints, init)
-    reason = trained or optimizer_trained(optimizer)
+    add_evidence(weights, optimizer)
+    reason = trained or model_trained(model, optimizer)
+    if options.action != 'report' and (reason is None or options.force):
+        for weight in weights:   # nothing is written unless all can be
+            if (layers is None or weight.name in layers) and \
+                    weight.name not in (exclude or ()):
+                weight.check_writable()
     ensure_visible()
     result = session.run(weights, options, unknown=unknown, trained=reason,
                          log=log, framework='torch')

@@ -23,6 +23,7 @@ import math
 import numbers
 import weakref
 
+import torch
 from skorch.callbacks import Callback
 
 from .. import session
@@ -31,6 +32,7 @@ from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
 from .discovery import find_constrained
 from .enforce import enforce_constraints
 from .inits import declared_family
+from .signals import add_evidence, model_trained
 
 __all__ = ['NormSafeInit', 'net_trained']
 
@@ -39,9 +41,12 @@ log = logging.getLogger('normsafe_init.torch')
 
 def net_trained(net, seen=None):
     """Why ``net`` must be taken as trained at ``on_train_begin``, or None:
-    its history has epochs (``partial_fit``, ``warm_start=True``), or its
+    its history has epochs (``partial_fit``, ``warm_start=True``), its
     module is one this callback already saw train (skorch reuses a module
-    *instance* on a second ``fit`` while it resets the history)."""
+    *instance* on a second ``fit`` while it resets the history), or the
+    module / optimizer carry training (:mod:`.signals`: optimizer state,
+    e.g. from ``load_params(f_optimizer=...)``; BatchNorm counters, e.g.
+    from ``load_params(f_params=...)``, which itself leaves no mark)."""
     epochs = len(net.history)
     if epochs:
         return 'net.history has %d epoch(s) (partial_fit or warm_start)' \
@@ -50,7 +55,12 @@ def net_trained(net, seen=None):
     if seen is not None and module is not None and seen.get(module):
         return ('its module instance was trained for %d epoch(s) by an '
                 'earlier fit' % seen[module])
-    return None
+    if module is None:
+        return None
+    optimizer = getattr(net, 'optimizer_', None)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        optimizer = None
+    return model_trained(module, optimizer)
 
 
 def check_constraints(value):
@@ -163,7 +173,7 @@ class NormSafeInit(Callback):
     def _options(self):
         check_constraints(self.constraints)
         check_init(self.init)
-        if self.enforce not in (True, False):
+        if not isinstance(self.enforce, bool):  # core check_flag later
             raise ValueError('enforce must be True or False; got %r'
                              % (self.enforce,))
         return session.Options(
@@ -204,6 +214,9 @@ class NormSafeInit(Callback):
         module = net.module_
         weights, unknown = find_constrained(module, self.constraints,
                                             self.init)
+        optimizer = getattr(net, 'optimizer_', None)
+        if isinstance(optimizer, torch.optim.Optimizer):
+            add_evidence(weights, optimizer)
         trained = net_trained(net, self.seen_)
         ensure_visible()
         result = session.run(weights, self._options(), unknown=unknown,

@@ -43,6 +43,7 @@ stored name of ``named_parameters()``
 import fnmatch
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -316,6 +317,16 @@ def _add_declared(constraints, entries, by_tensor):
                        same[0].limit))
             if not same:
                 parts.append((new, 'constraints[%r]' % key))
+            if parametrize.is_parametrized(entry.module, entry.tensor_name) \
+                    and not any('parametrization' in src for _, src in parts):
+                chain = ', '.join(type(p).__name__ for p in getattr(
+                    entry.module.parametrizations, entry.tensor_name))
+                warnings.warn(
+                    'constraints[%r]: %s is computed by a parametrization '
+                    '(%s); the constraint bounds the stored tensor %s, not '
+                    'the weight the forward uses' % (key, entry.name, chain,
+                                                     entry.stored),
+                    UserWarning, stacklevel=4)
 
 
 def _maxnorm_preimage(values, limit):
@@ -348,6 +359,8 @@ def _family(entry, parts, init_spec):
     family, source, note = assumed_family(module, entry.tensor_name, shape)
     if family is None:
         return None, note, None, mask
+    if entry.tensor.device.type == 'meta':
+        return None, 'on the meta device: no values', None, mask
     values = to_numpy(entry.tensor)
     for constraint, _ in parts:
         if constraint.kind == 'col' and constraint.attr == 'max_norm_val':

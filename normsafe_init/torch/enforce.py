@@ -212,6 +212,10 @@ def enforce_constraints(model, optimizer, constraints=None, layers=None,
         if id(weight.tensor) not in stepped:
             skipped.append(weight.name)
             continue
+        weight.check_writable()
+    for weight in weights:
+        if weight.name in skipped:
+            continue
         projections.extend(_Projection(weight, c) for c in weight.constraints)
     enforcer = Enforcer(model, optimizer, projections, skipped)
     ensure_visible()
