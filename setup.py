@@ -1,7 +1,7 @@
 """Packaging for normsafe_init.
 
-The core (norms, initial-norm distributions, solver, repairs, the session
-every adapter shares, ``solve`` command) needs only numpy and scipy.  The
+The core (norms, the laws of initial norms, solver, repairs, the run every
+adapter shares, the ``solve`` command) needs only numpy and scipy.  The
 pylearn2 extension and the ``check`` command need pylearn2 and Theano, which
 the user already has in their training environment; they are not declared
 here because pylearn2 is on no package index.  The Keras and PyTorch
@@ -31,8 +31,8 @@ def read_readme():
 setup(
     name='normsafe_init',
     version=read_version(),
-    description=('Make a pylearn2 network\'s initial weights consistent with '
-                 'its max-norm constraints.'),
+    description=('Initial weights consistent with their max-norm constraints, '
+                 'in pylearn2, Keras and PyTorch.'),
     long_description=read_readme(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=['tests', 'tests.*', 'benchmarks']),

@@ -1,7 +1,7 @@
 """normsafe_init: initial weights that respect their max-norm constraints.
 
-The numpy core (``norms``, ``distributions``, ``solver``, ``repairs``,
-``montecarlo``) needs only numpy and scipy.  :class:`NormSafeInit`, the
+The numpy core (``norms``, ``laws``, ``solver``, ``repairs``, ``plan``,
+``run``, ``report``) needs only numpy and scipy. :class:`NormSafeInit`, the
 pylearn2 training extension, imports pylearn2 and Theano only when a model is
 set up, so ``import normsafe_init`` works without them.
 """

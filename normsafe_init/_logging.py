@@ -1,34 +1,66 @@
-"""Making the log lines reach a user who configured no logging."""
+"""Making the log lines reach a user who configured no logging, without
+taking logging away from one who did."""
 from __future__ import absolute_import, division, print_function
 
 import logging
-import sys
 
 __all__ = ['ensure_visible']
 
+_PACKAGE = 'normsafe_init'
 
-def ensure_visible(handlers=None, stream=None):
-    """Show the ``normsafe_init`` INFO lines unless logging was configured.
 
-    When neither the ``normsafe_init`` logger nor the root logger has a
-    handler and no level was set on the ``normsafe_init`` logger, attach
-    ``handlers`` (for pylearn2: the ``pylearn2`` logger's own, so the lines
-    look like its monitor output) or a plain handler on ``stream`` (default
-    stdout), at level INFO, without propagation. Otherwise change nothing:
-    a configuration the user made (``logging.basicConfig``, a level) is
-    respected. Returns whether handlers were attached.
+class _Fallback(logging.StreamHandler):
+    """The handler :func:`ensure_visible` lends while logging is
+    unconfigured (stderr, the message alone)."""
+
+    def __init__(self):
+        logging.StreamHandler.__init__(self)   # sys.stderr, looked up late
+        self.setFormatter(logging.Formatter('%(message)s'))
+
+
+def _user_configured(package_log, lent):
+    """Whether the user configured logging: a handler on the root or the
+    package logger that is not ours, or a level we did not set."""
+    own = set(id(h) for h in lent)
+    if any(id(h) not in own for h in package_log.handlers):
+        return True
+    if logging.getLogger().handlers:
+        return True
+    return package_log.level != (logging.INFO if lent else logging.NOTSET)
+
+
+def ensure_visible(handlers=None):
+    """Show the ``normsafe_init`` INFO lines while logging is unconfigured.
+
+    Called at every run. While neither the root logger nor the
+    ``normsafe_init`` logger has a handler of the user's and no level was
+    set on the ``normsafe_init`` logger, it lends that logger ``handlers``
+    (for pylearn2: the ``pylearn2`` logger's own, so the lines look like its
+    monitor output) or a plain stderr handler, at level INFO. Propagation
+    is never turned off. Once the user configures logging
+    (``logging.basicConfig(level=logging.WARNING, force=True)``, a handler,
+    a level), the next call takes back what it lent, and the user's
+    configuration alone decides. Returns whether handlers are lent.
     """
-    package_log = logging.getLogger('normsafe_init')
-    if (package_log.handlers or logging.getLogger().handlers
-            or package_log.level != logging.NOTSET):
+    package_log = logging.getLogger(_PACKAGE)
+    lent = getattr(package_log, '_normsafe_lent', [])
+    if _user_configured(package_log, lent):
+        if lent:
+            for handler in lent:
+                package_log.removeHandler(handler)
+            if package_log.level == logging.INFO:
+                package_log.setLevel(logging.NOTSET)
+            package_log._normsafe_lent = []
         return False
-    handlers = list(handlers or ())
-    if not handlers:
-        handler = logging.StreamHandler(stream or sys.stdout)
-        handler.setFormatter(logging.Formatter('%(message)s'))
-        handlers = [handler]
-    for handler in handlers:
-        package_log.addHandler(handler)
+    wanted = list(handlers or ()) or [h for h in lent
+                                       if isinstance(h, _Fallback)] \
+        or [_Fallback()]
+    for handler in lent:
+        if handler not in wanted:
+            package_log.removeHandler(handler)
+    for handler in wanted:
+        if handler not in package_log.handlers:
+            package_log.addHandler(handler)
     package_log.setLevel(logging.INFO)
-    package_log.propagate = False
+    package_log._normsafe_lent = wanted
     return True

@@ -19,7 +19,7 @@ import math
 from ._record import jsonable
 from ._validation import (check_fraction, check_int, check_open_probability,
                           check_positive)
-from .defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION
+from .options import DEFAULT_CONFIDENCE, DEFAULT_FRACTION
 from .distributions import Gaussian, Sparse, TruncNormal, Uniform
 from .solver import assess, solve
 

@@ -34,12 +34,12 @@ import numpy as np
 
 from ._validation import (check_choice, check_fraction, check_open_probability,
                           check_positive)
-from .defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from .options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                      MODES)
 from .distributions import Zero, fan_in_groups
 
 __all__ = ['MODES', 'SafeScale', 'solve', 'assess']
 
-MODES = ('max', 'mean')
 
 
 def _check_common(family, n, m, limit, fraction, confidence):

@@ -3,8 +3,9 @@
 An adapter (pylearn2, Keras, PyTorch) finds the weights that carry a
 max-norm constraint and describes each one with a :class:`ConstrainedWeight`
 (subclassed to read and write its live variable); the core
-(:mod:`normsafe_init.analysis`, :mod:`normsafe_init.session`) decides
-everything else.
+(:mod:`normsafe_init.plan`, :mod:`normsafe_init.run`) decides everything
+else: which weights are selected, whether each is a fresh draw or trained,
+whether it breaks, the targets, the repairs, the names and the records.
 
 A *vector* is the slice one constraint bounds: with ``axes`` the axes
 summed over, ``||w||_j = sqrt(sum_{axes} W[..., j, ...]**2)``. For a
@@ -21,7 +22,8 @@ import numpy as np
 from ._record import Record
 from .norms import vector_shape
 
-__all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'format_n']
+__all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'bad_limit',
+           'format_n', 'machine_eps']
 
 
 class Constraint(object):
@@ -41,14 +43,19 @@ class Constraint(object):
         The largest norm the constraint allows.
     min_limit : float or None
         The smallest (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm``).
+    min_attr : str or None
+        The option that sets ``min_limit`` (``'min_col_norm'``,
+        ``'min_value'``): used in messages.
     """
 
-    def __init__(self, attr, kind, axes, limit, min_limit=None):
+    def __init__(self, attr, kind, axes, limit, min_limit=None,
+                 min_attr=None):
         self.attr = attr
         self.kind = kind
         self.axes = tuple(int(a) for a in axes)
         self.limit = float(limit)
         self.min_limit = None if min_limit is None else float(min_limit)
+        self.min_attr = min_attr or 'the minimum norm'
 
     def as_dict(self):
         out = {'attr': self.attr, 'kind': self.kind, 'axes': list(self.axes),
@@ -60,6 +67,30 @@ class Constraint(object):
     def __repr__(self):
         return 'Constraint(%s=%g, axes=%r)' % (self.attr, self.limit,
                                                self.axes)
+
+
+def bad_limit(value, attr):
+    """Why ``value`` (of the option ``attr``) cannot be a max-norm limit
+    -- not a number, NaN, infinite, or not > 0 -- or None. A weight with
+    such a limit is reported as an :class:`UnknownWeight`, never changed
+    (``MaxNorm(0)`` would zero it, ``MaxNorm(inf)`` is no constraint)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return '%s=%r is not a number' % (attr, value)
+    if isinstance(value, bool) or not np.isfinite(number) or number <= 0:
+        return '%s=%r is not a positive finite number' % (attr, value)
+    return None
+
+
+def machine_eps(dtype):
+    """Machine epsilon of a float dtype, including the ml_dtypes ones
+    numpy's ``finfo`` does not know (``bfloat16``: ``2**-7``)."""
+    try:
+        return float(np.finfo(dtype).eps)
+    except (TypeError, ValueError):
+        import ml_dtypes   # where numpy has a bfloat16, ml_dtypes made it
+        return float(ml_dtypes.finfo(dtype).eps)
 
 
 def format_n(n):
@@ -96,13 +127,32 @@ class ConstrainedWeight(object):
         The layer's class.
     label : str
         What the framework calls the weight (``'W'``, ``'kernel'``).
+    layer_name : str
+        The name of the layer that owns it: ``layers=['sep']`` selects every
+        weight of layer ``sep`` (default: ``name``).
+    assumed : bool
+        ``family`` is the framework's default init, assumed rather than
+        declared by the user: a weight that does not follow its law may
+        simply have been drawn by another init, so that alone is no sign
+        of training.
+    evidence : list of str
+        The host's signs that this weight was trained (``'the optimizer
+        holds state for it'``); any makes the weight trained.
+    notes : list of str
+        Remarks the run logs for this weight (why its init is assumed, ...).
+    eps : float
+        Machine epsilon of the *stored* type (default ``dtype``'s): a
+        bfloat16 tensor read as float32 says ``2**-7``, so that repairs
+        still land at or under ``t`` once rounded.
 
-    Subclasses implement :meth:`read` and :meth:`write`.
+    Subclasses implement :meth:`read` and :meth:`write`, and override
+    :meth:`check_writable` where a write can be refused.
     """
 
     def __init__(self, name, constraints, shape, dtype, family=None,
                  family_note=None, mask=None, path=None, class_name='',
-                 label='W'):
+                 label='W', layer_name=None, assumed=False, evidence=(),
+                 notes=(), eps=None):
         self.name = name
         self.constraints = list(constraints)
         self.shape = tuple(int(s) for s in shape)
@@ -113,6 +163,11 @@ class ConstrainedWeight(object):
         self.path = name if path is None else path
         self.class_name = class_name
         self.label = label
+        self.layer_name = name if layer_name is None else layer_name
+        self.assumed = bool(assumed)
+        self.evidence = list(evidence)
+        self.notes = list(notes)
+        self.eps = float(machine_eps(self.dtype) if eps is None else eps)
 
     def read(self):
         """The current value as a numpy array (the core never modifies
@@ -128,6 +183,11 @@ class ConstrainedWeight(object):
         """Write ``value`` (same shape, this weight's dtype) into the live
         variable, in place."""
         raise NotImplementedError
+
+    def check_writable(self):
+        """Raise ``ValueError`` naming the weight if :meth:`write` would be
+        refused (a read-only or inference tensor, a meta device). Called for
+        every weight a run changes before any is written."""
 
     def fan_in(self, constraint):
         """``(n, m)`` of one constraint: entries per vector and vectors.
@@ -151,6 +211,7 @@ class ConstrainedWeight(object):
                 'masked': self.mask is not None,
                 'init': (None if self.family is None
                          else self.family.to_dict()),
+                'init_assumed': self.assumed,
                 'init_note': self.family_note}
 
     def __repr__(self):

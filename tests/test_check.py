@@ -27,7 +27,7 @@ import pytest
 
 from normsafe_init import cli
 from normsafe_init.pylearn2 import check, yaml_fix
-from normsafe_init.analysis import analyze
+from normsafe_init.plan import analyze
 from normsafe_init.pylearn2.extension import NormSafeInit
 from normsafe_init.pylearn2.layers import find_constrained
 from normsafe_init.norms import vector_norms

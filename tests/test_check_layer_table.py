@@ -271,4 +271,4 @@ def test_the_extension_repairs_dbm_layers():
     after = norms_of(h0.transformer.get_params()[0].get_value(), (0,))
     assert after.max() <= 0.5 * (1 + 1e-6)
     assert np.allclose(after / before, after[0] / before[0])
-    assert ext.last_record['changed'] == ['h0']
+    assert ext.record['changed'] == ['h0']

@@ -12,7 +12,7 @@ import pytest
 
 from normsafe_init import cli, solve_command
 from normsafe_init.cli import main
-from normsafe_init.defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION
+from normsafe_init.options import DEFAULT_CONFIDENCE, DEFAULT_FRACTION
 from normsafe_init.distributions import Gaussian, Sparse, TruncNormal, Uniform
 from normsafe_init.solver import assess, solve
 from helpers import Capture

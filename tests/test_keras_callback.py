@@ -189,8 +189,10 @@ def test_a_second_callback_changes_nothing():
         keras.ops.convert_to_numpy(model.get_layer('head').kernel) * 8)
     before = snapshot(model)
     second = run_begin(model)
-    assert second.record['action'] == 'report'
-    assert 'already carries a normsafe_init record' in second.record['trained']
+    assert second.record['changed'] == [] and second.record['trained'] is None
+    assert second.record['judged_trained'] == ['conv', 'mid', 'head']
+    assert all('already processed' in layer['verdict']['evidence']
+               for layer in second.record['layers'])
     assert second.record['previous'] is first.record
     assert all(snapshot(model)[k].tobytes() == v.tobytes()
                for k, v in before.items())
@@ -207,7 +209,7 @@ def test_a_second_callback_changes_nothing():
     (dict(seed=2 ** 32), 'seed must be an integer in [0, 2**32); got'),
     (dict(layers='head'), "layers must be a list of layer names; got 'head'"),
     (dict(exclude=[]), 'exclude must name at least one layer'),
-    (dict(force='yes'), "force must be true or false; got 'yes'"),
+    (dict(force='yes'), "force must be True or False; got 'yes'"),
     (dict(metrics=1), 'metrics must be True or False; got 1'),
     (dict(layers=['a'], exclude=['a']), 'layers and exclude both name a'),
 ])
@@ -355,7 +357,8 @@ def test_audit_reports_and_changes_nothing():
     report = audit(model, fraction=0.5)
     assert report.breaking == ['head']
     text = str(report)
-    assert text.splitlines()[0].split()[:3] == ['layer', 'class', 'shape']
+    assert text.splitlines()[0].split()[:3] == ['weight', 'shape', 'n']
+    assert max(len(line) for line in text.splitlines()) <= 100
     assert 'head' in text and 'BREAKS' in text
     numbers = json.loads(json.dumps(report.as_dict()))
     (head,) = [d for d in numbers['layers'] if d['name'] == 'head']

@@ -327,7 +327,7 @@ def test_log_lines(runs):
 def test_record(runs, action):
     r = runs[action]
     record = r.record
-    assert record is r.ext.last_record
+    assert record is r.ext.record
     assert json.loads(json.dumps(record)) == record
     assert record['version'] == normsafe_init.__version__
     assert record['action'] == action and record['trained'] is None
@@ -484,14 +484,15 @@ def test_setup_twice_changes_nothing_the_second_time(tmpdir):
     with LogCapture() as log:
         train.main_loop()
     assert bit_identical(store['first']['params'], store['last']['params'])
-    warnings = log.lines('already carries a normsafe_init record',
-                         logging.WARNING)
-    assert len(warnings) == 2
+    # the second and third runs judge every layer already processed
+    warnings = log.lines('judged trained (an earlier normsafe_init run '
+                         'already processed it', logging.WARNING)
+    assert len(warnings) == 2 * len(LAYERS)
     assert len(log.lines('normsafe_init: added monitor channels')) == 1
     record = train.model.tag['normsafe_init']
-    assert record['action'] == 'report'
-    assert record['previous']['action'] == 'report'
-    assert record['previous']['previous']['action'] == 'rescale'
+    assert record['changed'] == [] and record['judged_trained'] == LAYERS
+    assert record['previous']['changed'] == []
+    assert record['previous']['previous']['changed'] == LAYERS
     assert len(train.model.monitor.channels['normsafe_h1_col_pinned']
                .val_record) == 2
     # Once more, directly, on the trained model: still no crash, no change.
@@ -513,12 +514,12 @@ def test_setup_twice_changes_nothing_the_second_time(tmpdir):
     ({'layers': 'h1'}, ValueError,
      "layers must be a list of layer names; got 'h1'"),
     ({'seed': -1}, ValueError, 'seed must be an integer >= 0; got -1'),
-    ({'force': 'yes'}, ValueError, "force must be true or false; got 'yes'"),
+    ({'force': 'yes'}, ValueError, "force must be True or False; got 'yes'"),
     ({'seed': 2 ** 32}, ValueError,
      'seed must be an integer in [0, 2**32); got 4294967296'),
     ({'layers': []}, ValueError,
      'layers must name at least one layer; got an empty list'),
-    ({'channels': 'no'}, ValueError, "channels must be true or false"),
+    ({'channels': 'no'}, ValueError, "channels must be True or False"),
 ], ids=['fraction', 'action', 'unknown-option', 'layers-str', 'seed',
         'force', 'seed-2**32', 'layers-empty', 'channels'])
 def test_bad_options_fail_at_yaml_load(options, error, message):
@@ -576,9 +577,9 @@ def test_min_col_norm_above_target_is_the_target(action):
     # enforce_constraints (after the extension) found nothing to change
     settled = norms_of(r.model.layers[0].get_weights(), (0,))
     np.testing.assert_allclose(settled, after, rtol=1e-5)
-    (warning,) = r.log.lines('below the minimum norm', logging.WARNING)
+    (warning,) = r.log.lines('below min_col_norm', logging.WARNING)
     assert warning == ('normsafe_init: h: fraction x max_col_norm = 0.95 is '
-                       'below the minimum norm 1.2: the minimum is the '
+                       'below min_col_norm = 1.2: the minimum is the '
                        'target')
     layer = r.record['layers'][0]
     assert layer['constraints'][0]['target'] == 1.2
@@ -668,7 +669,7 @@ def test_softmax_with_column_and_row_limits(action):
     value = y.W.get_value()
     assert norms_of(value, (0,)).max() <= 1.0 * (1 + RTOL)
     assert norms_of(value, (1,)).max() <= 0.75 * (1 + RTOL)
-    (layer,) = ext.last_record['layers']
+    (layer,) = ext.record['layers']
     assert [c['attr'] for c in layer['constraints']] == ['max_col_norm',
                                                          'max_row_norm']
     after = layer['repair']['after']

@@ -22,7 +22,7 @@ require_pylearn2()
 from pylearn2.models import mlp  # noqa: E402
 from pylearn2.space import Conv2DSpace  # noqa: E402
 
-from normsafe_init.analysis import analyze  # noqa: E402
+from normsafe_init.plan import analyze  # noqa: E402
 from normsafe_init.distributions import (Gaussian, Sparse, Uniform,  # noqa
                                          Zero)
 from normsafe_init.pylearn2.layers import find_constrained, walk_layers  # noqa: E402

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from normsafe_init.defaults import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION,
+from normsafe_init.options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION,
                                     DEFAULT_MODE)
 from normsafe_init.distributions import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)

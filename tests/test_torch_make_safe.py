@@ -396,7 +396,8 @@ def test_layers_exclude_and_audit_change_nothing():
     report = audit(net, constraints=constraints)
     assert report.breaking == ['0.weight', '2.weight']
     text = str(report)
-    assert text.splitlines()[0].split()[:3] == ['layer', 'class', 'shape']
+    assert text.splitlines()[0].split()[:3] == ['weight', 'shape', 'n']
+    assert max(len(line) for line in text.splitlines()) <= 100
     assert '2.weight' in text and 'BREAKS' in text
     json.dumps(report.as_dict())
     assert_unchanged(before, net)

@@ -153,7 +153,7 @@ def test_params_clone_and_pickle(data):
                             constraints=None, init=None)
     params = callback.get_params()
     assert params['fraction'] == 0.4 and params['seed'] == 3
-    assert 'record_' not in params and 'seen_' not in params
+    assert 'record' not in params and 'record_' not in params and 'seen_' not in params
     twin = clone(callback)
     assert twin.get_params() == params
     clf = classifier(callback, max_epochs=1)

@@ -44,10 +44,17 @@ def test_optimizer_state_is_evidence_per_weight():
     assert evidence == {'body.weight': [],
                         'head.weight': ['the optimizer holds state for it']}
     before = net.head.weight.detach().clone()
-    record = make_safe(net, constraints=HEAD, optimizer=optimizer)
-    assert record['changed'] == [] and 'optimizer holds state' in \
-        record['trained']
+    record = make_safe(net, constraints={'head.weight': 0.1,
+                                         'body.weight': 0.5},
+                       optimizer=optimizer)
+    # per weight: the stepped head is left alone, the fresh body repaired
+    assert record['trained'] is None
+    assert record['changed'] == ['body.weight']
     assert torch.equal(net.head.weight, before)
+    head = [layer for layer in record['layers']
+            if layer['name'] == 'head.weight'][0]
+    assert head['verdict']['trained'] and 'optimizer holds state' in \
+        head['verdict']['evidence']
 
 
 def test_batchnorm_counters_mark_a_trained_or_loaded_model():
@@ -104,7 +111,7 @@ def saved(tmp_path_factory):
 
 @pytest.mark.parametrize('bn, with_optimizer, expected', [
     (True, False, 'BatchNorm norm has tracked 100 batches'),
-    (False, True, 'the optimizer holds state'),
+    (False, True, None),
     (False, False, None),
 ])
 def test_skorch_initialize_and_load_params(saved, bn, with_optimizer,
@@ -125,10 +132,16 @@ def test_skorch_initialize_and_load_params(saved, bn, with_optimizer,
     assert len(net.history) == 0
     net.partial_fit(X[:8], y[:8])
     trained = callback.record['trained']
+    (head,) = callback.record['layers']
     if expected is None:
         assert trained is None
     else:
         assert trained.startswith(expected)
+        assert callback.record['changed'] == []
+    if with_optimizer:   # optimizer state: evidence on the weight
+        assert head['verdict']['trained']
+        assert head['verdict']['evidence'] == \
+            'the optimizer holds state for it'
         assert callback.record['changed'] == []
     assert callback.options is callback.options_
     assert callback.record is callback.record_

@@ -21,11 +21,12 @@ glorot_uniform draws unit norms near 1.37)::
     >>> audit(model).breaking
     ['head']
 """
-from .callback import NormSafeInit, model_looks_trained, options_for_model
+from .callback import RECORD_ATTR, NormSafeInit, model_looks_trained
 from .discovery import KerasWeight, find_constrained
 from .initializers import family_of
-from .. import session
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from .. import run
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options)
 
 __all__ = ['NormSafeInit', 'audit', 'find_constrained', 'family_of',
            'KerasWeight', 'model_looks_trained']
@@ -34,12 +35,13 @@ __all__ = ['NormSafeInit', 'audit', 'find_constrained', 'family_of',
 def audit(model, fraction=DEFAULT_FRACTION, confidence=DEFAULT_CONFIDENCE,
           mode=DEFAULT_MODE, layers=None, exclude=None):
     """A read-only report of ``model``'s max-norm-constrained variables
-    (:class:`normsafe_init.audit.AuditReport`: ``str()`` a table,
+    (:class:`normsafe_init.report.AuditReport`: ``str()`` a table,
     ``as_dict()`` the numbers, ``breaking`` the names above ``fraction x
     limit``). Nothing is changed. The model must be built."""
-    options = session.Options(fraction=fraction, action='report',
-                              confidence=confidence, mode=mode,
-                              layers=layers, exclude=exclude)
+    options = Options(fraction=fraction, action='report',
+                      confidence=confidence, mode=mode, layers=layers,
+                      exclude=exclude)
     weights, unknown = find_constrained(model)
-    return session.audit(weights, options_for_model(options, weights,
-                                                    unknown), unknown)
+    return run.audit(weights, options, unknown,
+                     trained=model_looks_trained(model),
+                     previous=getattr(model, RECORD_ATTR, None))

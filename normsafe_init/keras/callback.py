@@ -7,7 +7,7 @@ starts with glorot_uniform norms ~1.37, 5.5x the limit). ``on_train_begin``
 runs after the model is built and before that first step: it is the one
 place that still sees the raw draw. There the callback measures every
 max-norm-constrained variable, lets the core plan every change
-(:func:`normsafe_init.session.run`, shared with the pylearn2 extension),
+(:func:`normsafe_init.run.run`, shared with the pylearn2 extension),
 assigns the planned values in place, logs one line per variable and a
 summary, and keeps a JSON-serialisable record. ``on_epoch_end`` adds
 ``normsafe_<layer>_max_over_limit`` and ``normsafe_<layer>_pinned`` to the
@@ -15,21 +15,21 @@ epoch logs (progress bar, ``History``, ``CSVLogger``, and a
 ``TensorBoard`` placed after this callback).
 """
 import logging
-import sys
 
 import keras
 
+from .. import run
 from .._logging import ensure_visible
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
-from .. import session
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options, check_flag)
+from ..report import metrics as epoch_metrics
 from .discovery import find_constrained
 
-__all__ = ['NormSafeInit', 'RECORD_ATTR', 'model_looks_trained',
-           'options_for_model']
+__all__ = ['NormSafeInit', 'RECORD_ATTR', 'model_looks_trained']
 
 log = logging.getLogger('normsafe_init.keras')
 
-#: Attribute of the model holding the last record (and marking it done).
+#: Attribute of the model holding the last record.
 RECORD_ATTR = '_normsafe_init_record'
 
 _FORCE_HINT = 'NormSafeInit(force=True)'
@@ -37,51 +37,15 @@ _FORCE_HINT = 'NormSafeInit(force=True)'
 
 def model_looks_trained(model):
     """Why ``model`` must be treated as trained, or None: its optimizer has
-    taken steps (a second ``fit``, a model loaded with its optimizer state),
-    or it carries a normsafe_init record already."""
+    taken steps (a second ``fit``, a model loaded with its optimizer
+    state)."""
     optimizer = getattr(model, 'optimizer', None)
     iterations = getattr(optimizer, 'iterations', None)
     if iterations is not None:
         steps = int(keras.ops.convert_to_numpy(iterations))
         if steps > 0:
             return 'optimizer.iterations = %d' % steps
-    if getattr(model, RECORD_ATTR, None) is not None:
-        return 'it already carries a normsafe_init record'
     return None
-
-
-def options_for_model(options, weights, unknown):
-    """``options`` with layer names expanded to weight names: ``layers=
-    ['sep']`` selects ``'sep/depthwise_kernel'`` and
-    ``'sep/pointwise_kernel'``. Names that are neither stay as given (the
-    core rejects them, listing the known names)."""
-    names = [w.name for w in weights] + [u.name for u in unknown]
-    by_layer = {}
-    for weight in weights:
-        by_layer.setdefault(getattr(weight.layer, 'name', None),
-                            []).append(weight.name)
-
-    def expand(wanted):
-        if wanted is None:
-            return None
-        out = []
-        for name in wanted:
-            extra = [name] if name in names else by_layer.get(name, [name])
-            out.extend(n for n in extra if n not in out)
-        return out
-
-    layers, exclude = expand(options.layers), expand(options.exclude)
-    if layers == options.layers and exclude == options.exclude:
-        return options
-    return session.Options(options.fraction, options.action,
-                           options.confidence, options.mode, options.seed,
-                           layers, exclude, options.force)
-
-
-def _check_flag(value, name):
-    if not isinstance(value, bool):
-        raise ValueError('%s must be True or False; got %r' % (name, value))
-    return value
 
 
 class NormSafeInit(keras.callbacks.Callback):
@@ -133,7 +97,7 @@ class NormSafeInit(keras.callbacks.Callback):
 
     Attributes
     ----------
-    options : normsafe_init.session.Options
+    options : normsafe_init.options.Options
     record : dict or None
         What the last ``on_train_begin`` found and did (JSON-serialisable);
         also kept on the model as ``model._normsafe_init_record``.
@@ -145,36 +109,28 @@ class NormSafeInit(keras.callbacks.Callback):
                  confidence=DEFAULT_CONFIDENCE, mode=DEFAULT_MODE, seed=0,
                  layers=None, exclude=None, force=False, metrics=True):
         super().__init__()
-        self.options = session.Options(fraction, action, confidence, mode,
-                                       seed, layers, exclude, force)
-        self.metrics = _check_flag(metrics, 'metrics')
+        self.options = Options(fraction, action, confidence, mode, seed,
+                               layers, exclude, force)
+        self.metrics = check_flag(metrics, 'metrics')
         self.record = None
         self.result = None
         self.weights = []
 
     def on_train_begin(self, logs=None):
-        ensure_visible(stream=sys.stderr)
+        ensure_visible()
         model = self.model
         weights, unknown = find_constrained(model)
-        options = options_for_model(self.options, weights, unknown)
-        for weight in weights:
-            for note in weight.notes:
-                log.info('normsafe_init: %s: %s', weight.name, note)
-        trained = model_looks_trained(model)
-        result = session.run(weights, options, unknown=unknown,
-                             trained=trained, log=log, framework='keras',
-                             force_hint=_FORCE_HINT)
+        result = run.run(weights, self.options, unknown=unknown,
+                         trained=model_looks_trained(model),
+                         previous=getattr(model, RECORD_ATTR, None),
+                         log=log, framework='keras', force_hint=_FORCE_HINT)
         self.result = result
-        self.weights = [w for w, _, _ in result.planned]
-        record = result.record
-        previous = getattr(model, RECORD_ATTR, None)
-        if previous is not None:
-            record['previous'] = previous
-        self.record = record
+        self.weights = result.weights
+        self.record = result.record
         # Not through Layer.__setattr__: the record is no tracked state.
-        object.__setattr__(model, RECORD_ATTR, record)
+        object.__setattr__(model, RECORD_ATTR, result.record)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.metrics and logs is not None and self.weights:
-            logs.update(session.metrics(self.weights))  # NaN once diverged
+            logs.update(epoch_metrics(self.weights))  # NaN once diverged
 

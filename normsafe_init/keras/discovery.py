@@ -73,10 +73,10 @@ class KerasWeight(ConstrainedWeight):
             self, name, [constraint], tuple(variable.shape), dtype,
             family=family, family_note=family_note,
             path=getattr(variable, 'path', name),
-            class_name=type(layer).__name__, label=variable.name)
+            class_name=type(layer).__name__, label=variable.name,
+            layer_name=layer.name, notes=notes)
         self.variable = variable
         self.layer = layer
-        self.notes = list(notes)
 
     def read(self):
         """A fresh numpy copy of the variable's value."""
@@ -149,7 +149,8 @@ def constraint_of(keras_constraint, ndim, label='variable'):
         min_limit = float(c.min_value)
         return Constraint('MinMaxNorm', _kind(axes, ndim), axes,
                           float(c.max_value),
-                          min_limit=min_limit if min_limit > 0 else None), \
+                          min_limit=min_limit if min_limit > 0 else None,
+                          min_attr='MinMaxNorm min_value'), \
             notes
     if isinstance(c, kc.MaxNorm) and _own_call(c, kc.MaxNorm):
         axes = _resolve_axes(c.axis, ndim, label)

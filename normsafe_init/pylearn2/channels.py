@@ -9,6 +9,14 @@ For each constraint of each selected layer, on the first monitoring dataset:
     fraction of vectors whose norm is within 1e-4 (relative) of the limit,
     i.e. held there by the constraint.
 
+Unlike the Keras and PyTorch epoch metrics (:func:`normsafe_init.report.
+metric_names`, which insert the kind only for a weight with several
+constraints), these names always carry the constraint's kind (``col``,
+``row``, ``kernel``): they were published that way, so users' monitor
+histories, plots and ``MonitorBasedSaveBest(channel_name=...)`` configs
+name them, and pylearn2's own ``<layer>_col_norms_max``-style channels do
+the same. They are kept as they are.
+
 The channels are data-independent (``ipt=None``, ``NullSpace``), as
 pylearn2's own ``*_norms_*`` channels; they are added only when the monitor
 has a dataset, and a name already present is left as it is (a second

@@ -35,9 +35,10 @@ import os
 import sys
 import traceback
 
-from .. import plot, session
+from .. import plot
+from ..run import unknown_names
 from .._record import jsonable
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from ..options import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
 from .._validation import (check_choice, check_fraction,
                            check_open_probability)
 from .errors import CheckError, text_of, why
@@ -284,7 +285,7 @@ def _selection(rows, layers, exclude, sources, line):
     for option, names in (('layers', layers), ('exclude', exclude)):
         where = ('--%s' % option if sources[option] == 'command line'
                  else 'NormSafeInit (line %s): %s' % (line, option))
-        message = session.unknown_names(where, names, known)
+        message = unknown_names(where, names, known)
         if message:
             raise CheckError(message)
     return set(n for n in known if (layers is None or n in layers)

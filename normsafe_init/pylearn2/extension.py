@@ -16,11 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 import logging
 
-import numpy as np
-
-from .. import session
+from .. import run
 from .._logging import ensure_visible
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options, check_flag)
 from .layers import find_constrained
 
 __all__ = ['NormSafeInit', 'TAG_KEY', 'model_looks_trained']
@@ -43,8 +42,9 @@ def model_looks_trained(model):
 
     Trained means: its monitor has seen examples; or another pylearn2
     ``Monitor`` is stored on it (``push_monitor`` keeps the old one under
-    its name, with or without ``transfer_experience``); or it already
-    carries this extension's record.
+    its name, with or without ``transfer_experience``). (A record of an
+    earlier run is the core's business: the weights it covers count as
+    processed.)
     """
     monitor = getattr(model, 'monitor', None)
     if monitor is not None and _examples_seen(monitor) > 0:
@@ -56,8 +56,6 @@ def model_looks_trained(model):
         if cls.__name__ == 'Monitor' and cls.__module__.startswith('pylearn2'):
             return ('it carries an earlier monitor as model.%s '
                     '(resumed with push_monitor)' % key)
-    if _record_of(model) is not None:
-        return 'it already carries a normsafe_init record'
     return None
 
 
@@ -70,9 +68,6 @@ def _record_of(model):
 
 def _store_record(model, record):
     tag = getattr(model, 'tag', None)
-    previous = _record_of(model)
-    if previous is not None:
-        record['previous'] = previous
     if tag is not None:
         tag[TAG_KEY] = record
     else:  # pylearn2 before May 2014 has no Model.tag
@@ -139,20 +134,11 @@ class NormSafeInit(object):
         # ValueError, not TypeError: pylearn2's YAML loader (checked_call)
         # answers a constructor's TypeError with its own signature message
         # and hides this one.
-        self.settings = session.Options(
+        self.options = Options(
             fraction=fraction, action=action, confidence=confidence,
             mode=mode, seed=seed, layers=layers, exclude=exclude, force=force)
-        if not isinstance(channels, (bool, np.bool_)):
-            raise ValueError('channels must be true or false; got %r'
-                             % (channels,))
-        self.channels = bool(channels)
-        self.last_record = None
-
-    def options(self):
-        """The options as a JSON-serialisable dict."""
-        out = self.settings.as_dict()
-        out['channels'] = self.channels
-        return out
+        self.channels = check_flag(channels, 'channels')
+        self.record = None
 
     # -- TrainExtension interface ----------------------------------------
     def on_monitor(self, model, dataset, algorithm):
@@ -169,13 +155,14 @@ class NormSafeInit(object):
         # its handlers unless the user configured logging.
         ensure_visible(logging.getLogger('pylearn2').handlers)
         weights, unknown, _ = find_constrained(model)
-        result = session.run(weights, self.settings, unknown=unknown,
-                             trained=model_looks_trained(model), log=log,
-                             framework='pylearn2', force_hint='force: true')
+        result = run.run(weights, self.options, unknown=unknown,
+                         trained=model_looks_trained(model),
+                         previous=_record_of(model), log=log,
+                         framework='pylearn2', force_hint='force: true')
         record = result.record
-        record['options'] = self.options()
+        record['options']['channels'] = self.channels
         _store_record(model, record)
-        self.last_record = record
+        self.record = record
         if self.channels:
             from .channels import add_channels
-            add_channels(model, [w for w, _, _ in result.planned], log)
+            add_channels(model, result.weights, log)

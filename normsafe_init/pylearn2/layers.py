@@ -304,6 +304,7 @@ class Pylearn2Weight(ConstrainedWeight):
             for constraint in constraints:
                 if constraint.kind == 'col':
                     constraint.min_limit = self.min_col_norm
+                    constraint.min_attr = 'min_col_norm'
         mask = getattr(layer, 'mask_weights', None)
         ConstrainedWeight.__init__(
             self, name, constraints, value.shape, value.dtype, mask=mask,

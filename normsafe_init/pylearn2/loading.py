@@ -380,7 +380,7 @@ def extension_options(text, path, top=None):
                                             text_of(exc)),
                              exc.cause)
         given = set(node.keys())
-        values = ext.options()
+        values = dict(ext.options.as_dict(), channels=ext.channels)
         options = dict((name, values[name]) for name in EXTENSION_OPTIONS
                        if name in given)
         return options, node.line

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from .. import analysis as core
+from .. import plan as core
 from ..norms import summarize, vector_norms, vector_shape
 from ..weights import ConstrainedWeight
 from .errors import one_line, text_of

@@ -17,15 +17,27 @@ import logging
 
 import torch
 
-from .. import session
+from .. import run
 from .._logging import ensure_visible
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options)
 from .discovery import find_constrained
 from .signals import add_evidence, model_trained, optimizer_trained
 
-__all__ = ['make_safe', 'audit', 'optimizer_trained']
+__all__ = ['make_safe', 'audit', 'optimizer_trained', 'RECORD_ATTR',
+           'store_record']
 
 log = logging.getLogger('normsafe_init.torch')
+
+#: Attribute of the module holding the last record.
+RECORD_ATTR = '_normsafe_init_record'
+
+
+def store_record(module, record):
+    """Keep ``record`` on ``module`` (a plain attribute, not in its
+    ``state_dict``): the next run takes the weights it covers as
+    processed."""
+    object.__setattr__(module, RECORD_ATTR, record)
 
 
 def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
@@ -39,7 +51,7 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
     ----------
     model : torch.nn.Module
     fraction, action, confidence, mode, seed, layers, exclude, force
-        As every normsafe_init adapter (:class:`normsafe_init.session.
+        As every normsafe_init adapter (:class:`normsafe_init.options.
         Options`): target ``t = fraction x limit``; ``action`` one of
         ``'rescale'`` (the tensor times ``t / max norm``), ``'clip'``
         (each vector above ``t`` onto ``t``), ``'reinit'`` (redraw from
@@ -58,17 +70,19 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
         init (see :mod:`normsafe_init.torch.inits`), e.g.
         ``{'head.weight': ('uniform', 0.1)}``.
     optimizer : torch.optim.Optimizer or None
-        If given: a weight whose tensor has optimizer state gets that as
-        evidence of training, and any state marks the model as trained.
+        If given, a weight whose tensor has optimizer state (Adam moments,
+        a momentum buffer) is judged trained on that evidence; the others
+        are judged on their own (a new head on a pretrained body).
     trained : str or None
-        Why the model must be taken as trained (callers that know).
-        Otherwise the host's own signals decide (:mod:`.signals`: optimizer
-        state, BatchNorm layers that tracked >= 100 batches).
+        Why the whole model must be taken as trained (callers that know).
+        Otherwise the model's own signal decides (:mod:`.signals`:
+        BatchNorm layers that tracked >= 100 batches, which a
+        ``load_state_dict`` brings along).
 
-    A model that shows training (``optimizer``, BatchNorm counters,
-    ``trained``) is only reported unless ``force=True``. A stored tensor
-    that cannot be written in place (an inference tensor, the meta device)
-    is a ``ValueError`` naming it, before anything is written. Everything is
+    A weight judged trained is only reported unless ``force=True``. A
+    stored tensor that cannot be written in place (an inference tensor,
+    the meta device) is a ``ValueError`` naming it, before anything is
+    written. Everything is
     planned before anything is written; writes go to the stored tensor
     (``parametrizations.weight.original`` for a parametrized weight) with
     ``copy_`` under ``torch.no_grad()``, same dtype and device. Bad options
@@ -85,20 +99,17 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
         >>> bool(net[0].weight.norm(dim=1).max() <= 0.125 * (1 + 1e-6))
         True
     """
-    options = session.Options(fraction=fraction, action=action,
-                              confidence=confidence, mode=mode, seed=seed,
-                              layers=layers, exclude=exclude, force=force)
+    options = Options(fraction=fraction, action=action,
+                      confidence=confidence, mode=mode, seed=seed,
+                      layers=layers, exclude=exclude, force=force)
     weights, unknown = find_constrained(model, constraints, init)
     add_evidence(weights, optimizer)
-    reason = trained or model_trained(model, optimizer)
-    if options.action != 'report' and (reason is None or options.force):
-        for weight in weights:   # nothing is written unless all can be
-            if (layers is None or weight.name in layers) and \
-                    weight.name not in (exclude or ()):
-                weight.check_writable()
+    reason = trained or model_trained(model)
     ensure_visible()
-    result = session.run(weights, options, unknown=unknown, trained=reason,
-                         log=log, framework='torch')
+    result = run.run(weights, options, unknown=unknown, trained=reason,
+                     previous=getattr(model, RECORD_ATTR, None), log=log,
+                     framework='torch')
+    store_record(model, result.record)
     return result.record
 
 
@@ -122,8 +133,8 @@ def audit(model, fraction=DEFAULT_FRACTION, confidence=DEFAULT_CONFIDENCE,
         >>> audit(net, constraints={'0.weight': 0.25}).breaking
         ['0.weight']
     """
-    options = session.Options(fraction=fraction, confidence=confidence,
-                              mode=mode, layers=layers, exclude=exclude,
-                              action='report')
+    options = Options(fraction=fraction, confidence=confidence, mode=mode,
+                      layers=layers, exclude=exclude, action='report')
     weights, unknown = find_constrained(model, constraints, init)
-    return session.audit(weights, options, unknown)
+    return run.audit(weights, options, unknown,
+                     previous=getattr(model, RECORD_ATTR, None))

@@ -26,9 +26,12 @@ import weakref
 import torch
 from skorch.callbacks import Callback
 
-from .. import session
+from .. import run
 from .._logging import ensure_visible
-from ..defaults import DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE
+from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
+                       Options, check_flag)
+from ..report import metrics
+from .api import RECORD_ATTR, store_record
 from .discovery import find_constrained
 from .enforce import enforce_constraints
 from .inits import declared_family
@@ -44,9 +47,10 @@ def net_trained(net, seen=None):
     its history has epochs (``partial_fit``, ``warm_start=True``), its
     module is one this callback already saw train (skorch reuses a module
     *instance* on a second ``fit`` while it resets the history), or the
-    module / optimizer carry training (:mod:`.signals`: optimizer state,
-    e.g. from ``load_params(f_optimizer=...)``; BatchNorm counters, e.g.
-    from ``load_params(f_params=...)``, which itself leaves no mark)."""
+    module carries training (:mod:`.signals`: BatchNorm counters, e.g.
+    from ``load_params(f_params=...)``, which itself leaves no mark).
+    Optimizer state (``load_params(f_optimizer=...)``) is evidence on
+    each weight it covers, added in ``on_train_begin``."""
     epochs = len(net.history)
     if epochs:
         return 'net.history has %d epoch(s) (partial_fit or warm_start)' \
@@ -57,10 +61,7 @@ def net_trained(net, seen=None):
                 'earlier fit' % seen[module])
     if module is None:
         return None
-    optimizer = getattr(net, 'optimizer_', None)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        optimizer = None
-    return model_trained(module, optimizer)
+    return model_trained(module)
 
 
 def check_constraints(value):
@@ -124,11 +125,11 @@ class NormSafeInit(Callback):
     reported unless ``force=True``.
 
     Attributes: ``options`` (the validated
-    :class:`normsafe_init.session.Options`), ``record`` (after
-    ``on_train_begin``: the JSON-serialisable record of the last run),
-    ``weights_`` (the constrained tensors found), ``enforcer_`` (the
-    :class:`normsafe_init.torch.enforce.Enforcer` while ``enforce=True``
-    training runs, else None).
+    :class:`normsafe_init.options.Options`), ``record`` (the
+    JSON-serialisable record of the last ``on_train_begin``), ``weights``
+    (the constrained tensors it selected), ``enforcer_`` (the
+    :class:`normsafe_init.torch.enforce.Enforcer` while an ``enforce=True``
+    fit runs, else None).
 
     Example::
 
@@ -162,21 +163,26 @@ class NormSafeInit(Callback):
         self.enforcer_ = None
         self.seen_ = weakref.WeakKeyDictionary()
 
-    # The names the Keras callback has. skorch takes every attribute in
-    # __dict__ without a trailing '_' for a constructor parameter (clone,
-    # get_params), so they are stored as ``options_`` / ``record_``.
-    options = property(lambda self: self.options_,
-                       doc='The validated Options.')
-    record = property(lambda self: self.record_,
-                      doc='The record of the last on_train_begin, or None.')
+    # skorch takes every attribute without a trailing underscore for a
+    # parameter: the state lives in ``options_`` / ``record_`` /
+    # ``weights_``, shown under the names every adapter uses.
+    @property
+    def options(self):
+        return self.options_
+
+    @property
+    def record(self):
+        return self.record_
+
+    @property
+    def weights(self):
+        return self.weights_
 
     def _options(self):
         check_constraints(self.constraints)
         check_init(self.init)
-        if not isinstance(self.enforce, bool):  # core check_flag later
-            raise ValueError('enforce must be True or False; got %r'
-                             % (self.enforce,))
-        return session.Options(
+        check_flag(self.enforce, 'enforce')
+        return Options(
             fraction=self.fraction, action=self.action,
             confidence=self.confidence, mode=self.mode, seed=self.seed,
             layers=self.layers, exclude=self.exclude, force=self.force)
@@ -219,10 +225,14 @@ class NormSafeInit(Callback):
             add_evidence(weights, optimizer)
         trained = net_trained(net, self.seen_)
         ensure_visible()
-        result = session.run(weights, self._options(), unknown=unknown,
-                             trained=trained, log=log, framework='torch')
+        self.options_ = self._options()  # set_params may have changed them
+        result = run.run(weights, self.options_, unknown=unknown,
+                         trained=trained,
+                         previous=getattr(module, RECORD_ATTR, None),
+                         log=log, framework='torch')
+        store_record(module, result.record)
         self.record_ = result.record
-        self.weights_ = weights
+        self.weights_ = result.weights
         if self.enforce:
             self._enforce(net)
 
@@ -238,7 +248,7 @@ class NormSafeInit(Callback):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None,
                      **kwargs):
-        for key, value in session.metrics(self.weights_).items():
+        for key, value in metrics(self.weights_).items():
             net.history.record(key, value)
         module = getattr(net, 'module_', None)
         if module is not None:

@@ -68,8 +68,11 @@ def batchnorm_trained(model, threshold=BATCHNORM_TRAINED):
 
 
 def model_trained(model, optimizer=None):
-    """The first model-level signal of training, or None."""
-    return optimizer_trained(optimizer) or batchnorm_trained(model)
+    """The first model-level signal of training, or None: BatchNorm
+    counters, and (only when given: skorch's ``load_params(f_optimizer=
+    ...)`` restores state for parameters that may not be constrained)
+    optimizer state."""
+    return batchnorm_trained(model) or optimizer_trained(optimizer)
 
 
 def add_evidence(weights, optimizer):

@@ -51,15 +51,12 @@ class TorchWeight(ConstrainedWeight):
             torch.empty((), dtype=dtype).numpy().dtype, family=family,
             family_note=family_note, mask=mask, path=path,
             class_name=type_before_parametrizations(module).__name__,
-            label=name.rsplit('.', 1)[-1])
+            label=name.rsplit('.', 1)[-1],
+            assumed=(init_source or '').startswith('assumed'))
         self.tensor = tensor
         self.module = module
         self.sources = list(sources)
         self.init_source = init_source
-        #: host signals that this tensor has trained (``make_safe`` adds
-        #: "the optimizer holds state for it"); the core's per-weight
-        #: judgment reads them.
-        self.evidence = []
 
     def check_writable(self):
         """``ValueError`` naming this weight if its stored tensor cannot be

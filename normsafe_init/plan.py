@@ -30,12 +30,22 @@ import numpy as np
 from . import repairs
 from ._record import Record
 from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
+from .options import ACTIONS
 from .solver import solve
 
-__all__ = ['ACTIONS', 'ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan',
-           'analyze', 'plan_repair']
+__all__ = ['ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan', 'analyze',
+           'plan_repair', 'rounding_margin']
 
-ACTIONS = ('report', 'rescale', 'clip', 'reinit')
+
+def rounding_margin(eps):
+    """The relative margin under ``t`` that a planned norm keeps so that
+    the stored norm is still ``<= t`` after rounding to a type of machine
+    epsilon ``eps``: each entry is multiplied and rounded with a relative
+    error of at most the unit roundoff ``u = eps / 2`` twice, so a vector's
+    norm grows by at most ``(1 + u)**2 - 1 < 2.5 u``. The margin is
+    ``3 u = 1.5 eps``: 1.8e-7 for float32, 1.5e-3 for float16, 1.2e-2 for
+    bfloat16."""
+    return 1.5 * float(eps)
 
 
 def _n_repr(n):
@@ -70,9 +80,9 @@ class ConstraintAnalysis(object):
             # Every repair would bring vectors under t, and the framework
             # would then pin all of them at the minimum: aim at it instead.
             self.target_note = (
-                'fraction x %s = %.6g is below the minimum norm %.6g: the '
-                'minimum is the target' % (constraint.attr, self.target,
-                                           floor))
+                'fraction x %s = %.6g is below %s = %.6g: the minimum is '
+                'the target' % (constraint.attr, self.target,
+                                constraint.min_attr, floor))
             self.target = min(float(floor), constraint.limit)
         self.n, self.m = weight.fan_in(constraint)
         self.norms = self.before = None
@@ -124,8 +134,8 @@ class ConstraintAnalysis(object):
 
 class LayerAnalysis(object):
     """All constraints of one weight. ``breaks`` if any vector of any
-    constraint is above its ``t``; ``recommended_value`` is the smallest
-    solved scale (or None)."""
+    constraint is above its ``t``; ``recommended`` is the smallest solved
+    scale (a :class:`normsafe_init.solver.SafeScale`, or None)."""
 
     def __init__(self, weight, value, fraction, confidence, mode):
         self.weight = weight
@@ -137,15 +147,9 @@ class LayerAnalysis(object):
                       for c in weight.constraints]
         self.observed = value is not None
         self.breaks = any(part.breaks for part in self.parts)
-        self.all_zero = self.observed and all(part.before.max == 0
-                                              for part in self.parts)
         solved = [p.recommended for p in self.parts if p.recommended]
         self.recommended = (min(solved, key=lambda r: r.value)
                             if solved else None)
-
-    @property
-    def recommended_value(self):
-        return None if self.recommended is None else self.recommended.value
 
     def as_dict(self):
         out = self.weight.as_dict()
@@ -218,14 +222,21 @@ def _norms_all(weight, value):
             for c in weight.constraints]
 
 
-def _breaks(analysis, norms_list):
-    return any(count_above(norms, part.target, DEFAULT_RTOL) > 0
-               for norms, part in zip(norms_list, analysis.parts))
+def _aims(analysis):
+    """Each constraint's ``t``, less the rounding margin of the stored
+    dtype (:func:`rounding_margin`): what a repair aims at."""
+    margin = rounding_margin(analysis.weight.eps)
+    return [part.target * (1 - margin) for part in analysis.parts]
 
 
-def _rescale_factor(analysis, norms_list):
-    return min(repairs.plan_rescale(norms, part.target)
-               for norms, part in zip(norms_list, analysis.parts))
+def _breaks(aims, norms_list):
+    return any(count_above(norms, aim, DEFAULT_RTOL) > 0
+               for norms, aim in zip(norms_list, aims))
+
+
+def _rescale_factor(aims, norms_list):
+    return min(repairs.plan_rescale(norms, aim)
+               for norms, aim in zip(norms_list, aims))
 
 
 def _lift_to_minimum(analysis, plan, new, after):
@@ -280,15 +291,16 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
                        % '; '.join(p.note for p in analysis.parts if p.note))
         action = 'rescale'
     before = [part.norms for part in analysis.parts]
+    aims = _aims(analysis)
     new = None
     if action == 'rescale':
-        plan.factor = _rescale_factor(analysis, before)
+        plan.factor = _rescale_factor(aims, before)
         plan.factors = [((), plan.factor)]
         after = [norms * plan.factor for norms in before]
         plan.applied = 'rescale'
     elif action == 'clip' and len(analysis.parts) == 1:
         part = analysis.parts[0]
-        factors = repairs.plan_clip(before[0], part.target)
+        factors = repairs.plan_clip(before[0], aims[0])
         plan.factors = [(part.constraint.axes, factors)]
         plan.clipped = int(np.count_nonzero(factors != 1.0))
         after = [before[0] * factors]
@@ -299,7 +311,7 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
             norms = before[i] if i == 0 else vector_norms(
                 new, part.constraint.axes, mask=weight.mask,
                 name=weight.name + ' weight')
-            factors = repairs.plan_clip(norms, part.target)
+            factors = repairs.plan_clip(norms, aims[i])
             clipped += int(np.count_nonzero(factors != 1.0))
             new = repairs.scaled_copy(new, part.constraint.axes, factors)
         after = _norms_all(weight, new)  # the row clip moved the columns
@@ -315,12 +327,12 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
             repairs.reinit(new, family, weight.constraints[0].axes, rng,
                            name=weight.name, mask=weight.mask)
             after = _norms_all(weight, new)
-            if not _breaks(analysis, after):
+            if not _breaks(aims, after):
                 break
         plan.tries = tries
         plan.applied = 'reinit'
-        if _breaks(analysis, after):
-            plan.factor = _rescale_factor(analysis, after)
+        if _breaks(aims, after):
+            plan.factor = _rescale_factor(aims, after)
             repairs.apply_factors(new, (), plan.factor)
             after = [norms * plan.factor for norms in after]
             plan.applied = 'reinit+rescale'

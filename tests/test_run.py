@@ -1,4 +1,4 @@
-"""Tests of the framework-free session (normsafe_init.session, .audit,
+"""Tests of the framework-free run (normsafe_init.run, .options, .report,
 .weights): the policy every adapter shares, on plain numpy weights."""
 from __future__ import absolute_import, division, print_function
 
@@ -8,7 +8,8 @@ import logging
 import numpy as np
 import pytest
 
-from normsafe_init import session
+from normsafe_init import report, run
+from normsafe_init.options import Options
 from normsafe_init.distributions import Gaussian, Uniform
 from normsafe_init.norms import vector_norms
 from normsafe_init.weights import (Constraint, ConstrainedWeight,
@@ -50,7 +51,7 @@ def col_norms(W):
 def test_run_brings_every_vector_under_t(action):
     w = gaussian_weight(s=0.1, limit=1.0)   # norms ~ 2, t = 0.5
     before = w.array.copy()
-    result = session.run([w], session.Options(fraction=0.5, action=action))
+    result = run.run([w], Options(fraction=0.5, action=action))
     assert result.changed == ['h']
     assert w.array.dtype == np.float32 and w.array.shape == before.shape
     assert col_norms(w.array).max() <= 0.5 * (1 + 1e-6)
@@ -59,15 +60,15 @@ def test_run_brings_every_vector_under_t(action):
     (layer,) = record['layers']
     assert layer['repair']['applied'] in (action, 'reinit+rescale')
     assert layer['constraints'][0]['before']['above_target'] == 30
-    assert layer['constraints'][0]['after']['above_target'] == 0 \
-        if 'after' in layer['constraints'][0] else True
+    assert layer['repair']['after'][0]['above_target'] == 0
+    assert layer['repair']['after'][0]['max'] <= 0.5 * (1 + 1e-6)
 
 
 def test_rescale_keeps_directions_and_relative_norms():
     w = gaussian_weight()
     before = w.array.astype(np.float64)
-    result = session.run([w], session.Options(fraction=0.5))
-    (_, _, plan) = result.planned[0]
+    result = run.run([w], Options(fraction=0.5))
+    (_, _, plan, _) = result.planned[0]
     np.testing.assert_allclose(w.array, before * plan.factor, rtol=1e-6)
     assert plan.factor == pytest.approx(0.5 / col_norms(before).max())
 
@@ -75,7 +76,7 @@ def test_rescale_keeps_directions_and_relative_norms():
 def test_within_fraction_is_left_bit_identical():
     w = gaussian_weight(s=0.01)   # norms ~ 0.2 < t = 0.5
     before = w.array.copy()
-    result = session.run([w], session.Options(fraction=0.5))
+    result = run.run([w], Options(fraction=0.5))
     assert result.changed == [] and w.writes == 0
     assert np.array_equal(w.array, before)
 
@@ -84,13 +85,13 @@ def test_report_changes_nothing_and_trained_forces_report(caplog):
     w = gaussian_weight()
     before = w.array.copy()
     with caplog.at_level(logging.INFO, logger='normsafe_init'):
-        result = session.run([w], session.Options(), trained='it has seen '
+        result = run.run([w], Options(), trained='it has seen '
                              '3 steps', force_hint='force=True')
     assert result.action == 'report' and result.changed == []
     assert np.array_equal(w.array, before)
     assert ('model looks trained (it has seen 3 steps): reporting only; '
             'set force=True to act anyway') in caplog.text
-    forced = session.run([w], session.Options(force=True), trained='x')
+    forced = run.run([w], Options(force=True), trained='x')
     assert forced.changed == ['h']
 
 
@@ -100,7 +101,7 @@ def test_non_finite_weight_raises_and_nothing_changes():
     bad.array[3, 7] = np.nan
     before = good.array.copy()
     with pytest.raises(ValueError) as info:
-        session.run([good, bad], session.Options())
+        run.run([good, bad], Options())
     assert 'b weight contains NaN or Inf values' in str(info.value)
     assert 'nothing was changed' in str(info.value)
     assert good.writes == 0 and np.array_equal(good.array, before)
@@ -110,11 +111,11 @@ def test_min_limit_above_target_is_the_target_and_a_floor(caplog):
     # fraction x max = 0.5 x 1.9 = 0.95 < min 1.2: the minimum is the target
     w = gaussian_weight(s=0.1, limit=1.9, min_limit=1.2)
     with caplog.at_level(logging.WARNING, logger='normsafe_init'):
-        result = session.run([w], session.Options(fraction=0.5))
+        result = run.run([w], Options(fraction=0.5))
     norms = col_norms(w.array)
     assert norms.max() <= 1.2 * (1 + 1e-6)
     assert norms.min() >= 1.2 * (1 - 1e-6)
-    assert 'below the minimum norm 1.2' in caplog.text
+    assert 'below the minimum norm = 1.2' in caplog.text
     assert result.record['layers'][0]['constraints'][0]['target'] == 1.2
 
 
@@ -124,7 +125,7 @@ def test_no_repair_leaves_a_vector_under_the_minimum(action):
     W = (rng.randn(400, 30) * 0.1).astype('float32')
     W[:, :5] *= 0.05       # five short columns, norm ~ 0.1
     w = ArrayWeight('h', W, 1.9, family=Gaussian(0.1), min_limit=0.3)
-    session.run([w], session.Options(fraction=0.5, action=action))
+    run.run([w], Options(fraction=0.5, action=action))
     norms = col_norms(w.array)
     assert norms.min() >= 0.3 * (1 - 1e-6)
     assert norms.max() <= 0.95 * (1 + 1e-6)
@@ -134,12 +135,12 @@ def test_reinit_is_reproducible_and_seeded():
     arrays = []
     for _ in range(2):
         w = gaussian_weight()
-        session.run([w], session.Options(action='reinit', seed=7))
+        run.run([w], Options(action='reinit', seed=7))
         arrays.append(w.array.copy())
     assert np.array_equal(arrays[0], arrays[1])
     w = gaussian_weight()
     state = np.random.get_state()
-    session.run([w], session.Options(action='reinit', seed=8))
+    run.run([w], Options(action='reinit', seed=8))
     assert not np.array_equal(w.array, arrays[0])
     # the global numpy RNG was not consumed
     assert all(np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
@@ -149,7 +150,7 @@ def test_reinit_is_reproducible_and_seeded():
 def test_reinit_without_a_family_rescales_with_the_reason():
     w = gaussian_weight()
     w.family, w.family_note = None, 'Orthogonal has no norm law here'
-    result = session.run([w], session.Options(action='reinit'))
+    result = run.run([w], Options(action='reinit'))
     repair = result.record['layers'][0]['repair']
     assert repair['applied'] == 'rescale'
     assert 'Orthogonal has no norm law here' in repair['reason']
@@ -167,33 +168,33 @@ def test_reinit_without_a_family_rescales_with_the_reason():
     (dict(layers=[]), 'layers must name at least one layer; got an empty list'),
     (dict(exclude='h'), 'exclude must be a list of layer names'),
     (dict(layers=['a'], exclude=['a']), 'layers and exclude both name a'),
-    (dict(force='yes'), "force must be true or false; got 'yes'"),
+    (dict(force='yes'), "force must be True or False; got 'yes'"),
 ])
 def test_bad_options_name_the_parameter(kwargs, message):
     with pytest.raises(ValueError) as info:
-        session.Options(**kwargs)
+        Options(**kwargs)
     assert message in str(info.value)
 
 
 def test_unknown_and_duplicate_names_are_errors_before_any_change():
     a, b = gaussian_weight('a'), gaussian_weight('b', seed=1)
     with pytest.raises(ValueError) as info:
-        session.run([a, b], session.Options(layers=['a', 'zz']))
+        run.run([a, b], Options(layers=['a', 'zz']))
     assert "layers names zz, which is not a constrained layer" in str(
         info.value)
     twin = gaussian_weight('a', seed=2)
     with pytest.raises(ValueError) as info:
-        session.run([a, twin], session.Options())
+        run.run([a, twin], Options())
     assert 'several constrained weights are named a' in str(info.value)
     assert a.writes == 0 and twin.writes == 0
 
 
 def test_layers_and_exclude_select():
     ws = [gaussian_weight(name, seed=i) for i, name in enumerate('abc')]
-    result = session.run(ws, session.Options(exclude=['b']))
+    result = run.run(ws, Options(exclude=['b']))
     assert result.changed == ['a', 'c'] and ws[1].writes == 0
     ws = [gaussian_weight(name, seed=i) for i, name in enumerate('abc')]
-    result = session.run(ws, session.Options(layers=['b']))
+    result = run.run(ws, Options(layers=['b']))
     assert result.changed == ['b']
 
 
@@ -201,7 +202,7 @@ def test_unknown_weights_are_logged_and_recorded(caplog):
     u = UnknownWeight('emb', 'Embedding', {'UnitNorm': 'axis=0'},
                       'UnitNorm is not a max-norm constraint')
     with caplog.at_level(logging.WARNING, logger='normsafe_init'):
-        result = session.run([gaussian_weight()], session.Options(),
+        result = run.run([gaussian_weight()], Options(),
                              unknown=[u])
     assert ('emb (Embedding) has UnitNorm=axis=0 but is left alone: '
             'UnitNorm is not a max-norm constraint') in caplog.text
@@ -211,17 +212,17 @@ def test_unknown_weights_are_logged_and_recorded(caplog):
 def test_metrics_match_the_norms():
     w = gaussian_weight(s=0.01, limit=0.25)
     norms = col_norms(w.array)
-    got = session.metrics([w])
+    got = report.metrics([w])
     assert got['normsafe_h_max_over_limit'] == pytest.approx(
         norms.max() / 0.25)
     w.array[:, :3] *= 0.25 / norms[:3]      # three columns at the limit
-    assert session.metrics([w])['normsafe_h_pinned'] == pytest.approx(3 / 30.)
+    assert report.metrics([w])['normsafe_h_pinned'] == pytest.approx(3 / 30.)
 
 
 def test_metric_names_insert_the_kind_for_several_constraints():
     w = gaussian_weight()
     w.constraints.append(Constraint('max_row_norm', 'row', (1,), 2.0))
-    names = sorted(session.metrics([w]))
+    names = sorted(report.metrics([w]))
     assert names == ['normsafe_h_col_max_over_limit', 'normsafe_h_col_pinned',
                      'normsafe_h_row_max_over_limit', 'normsafe_h_row_pinned']
 
@@ -231,17 +232,20 @@ def test_audit_changes_nothing_and_reports():
     ok = ArrayWeight('y', (np.random.RandomState(1).uniform(
         -0.01, 0.01, (64, 4))).astype('float32'), 1.0, family=Uniform(0.01))
     before = w.array.copy()
-    report = session.audit([w, ok], session.Options(fraction=0.5))
+    audit = run.audit([w, ok], Options(fraction=0.5))
     assert np.array_equal(w.array, before) and w.writes == 0
-    assert report.breaking == ['h']
-    text = str(report)
+    assert audit.breaking == ['h']
+    text = str(audit)
     lines = text.splitlines()
-    assert lines[0].split()[:3] == ['layer', 'class', 'shape']
-    assert 'max@0.99' in lines[0]
-    assert lines[1].split()[0] == 'h' and lines[1].endswith('BREAKS')
+    assert lines[0].split() == ['weight', 'shape', 'n', 'limit', 'max', '>t',
+                                'status']
+    assert lines[1].split()[:4] == ['h', '400x30', '400', 'col<=1']
+    assert lines[1].split()[-2:] == ['30/30', 'BREAKS']
     assert lines[2].split()[0] == 'y' and lines[2].endswith('ok')
+    assert 'h: declared istdev=0.1, expected max' in text
     assert lines[-1] == '1 of 2 constrained weight(s) break fraction 0.5: h'
-    data = json.loads(json.dumps(report.as_dict()))
+    assert max(len(line) for line in lines) <= 100
+    data = json.loads(json.dumps(audit.as_dict()))
     assert data['breaking'] == ['h']
     rec = data['layers'][0]['constraints'][0]['recommended']['istdev']
     assert 0 < rec < 0.1
@@ -265,6 +269,6 @@ def test_fan_in_with_a_mask_counts_live_entries():
 def test_metrics_are_nan_for_a_diverged_weight():
     w = gaussian_weight()
     w.array[0, 0] = np.inf
-    got = session.metrics([w])
+    got = report.metrics([w])
     assert np.isnan(got['normsafe_h_max_over_limit'])
     assert np.isnan(got['normsafe_h_pinned'])

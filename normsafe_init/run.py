@@ -1,0 +1,291 @@
+"""One run of normsafe_init over a model's constrained weights.
+
+Every adapter (the pylearn2 extension, the Keras callback, the PyTorch
+``make_safe`` and skorch callback) describes its weights as
+:class:`normsafe_init.weights.ConstrainedWeight` objects, with the host's
+signs of training, and calls :func:`run`. The policy is here:
+
+1. select the weights (``layers`` / ``exclude`` name weights or the layers
+   that own them; an unknown name is an error);
+2. analyse **every** selected weight (norms, ``t = fraction x limit``, the
+   init's law, the solved safe scale: :mod:`normsafe_init.plan`) and judge
+   it: a fresh draw, or trained (the host's signals, an earlier record,
+   the weight's own values: :mod:`normsafe_init.freshness`). A weight
+   judged trained is only reported unless ``force``;
+3. plan the repair of every weight; any error so far (a non-finite
+   weight, say) leaves everything unchanged;
+4. check that every weight to change can be written, then write them (in
+   place, same dtype and shape); if a write still fails, what was written
+   is put back;
+5. log a line per constraint and a summary, and return a JSON-serialisable
+   record (chained to the record of an earlier run).
+
+Example (a plain numpy weight, as an adapter would describe it)::
+
+    >>> import numpy as np
+    >>> from normsafe_init.weights import Constraint, ConstrainedWeight
+    >>> from normsafe_init.distributions import Gaussian
+    >>> class ArrayWeight(ConstrainedWeight):
+    ...     def __init__(self, name, array, limit):
+    ...         ConstrainedWeight.__init__(
+    ...             self, name, [Constraint('max_col_norm', 'col', (0,), limit)],
+    ...             array.shape, array.dtype, family=Gaussian(0.05))
+    ...         self.array = array
+    ...     def read(self):
+    ...         return self.array
+    ...     def write(self, value):
+    ...         self.array[...] = value
+    >>> W = np.random.RandomState(1).randn(3200, 64).astype('float32') * 0.05
+    >>> result = run([ArrayWeight('h2', W, 1.9)], Options(fraction=0.5))
+    >>> result.changed
+    ['h2']
+    >>> bool(np.sqrt((W.astype('float64') ** 2).sum(axis=0)).max() <= 0.95)
+    True
+"""
+from __future__ import absolute_import, division, print_function
+
+import logging
+
+import numpy as np
+
+from . import __version__, freshness
+from .norms import summarize, vector_norms
+from .options import Options
+from .plan import analyze, plan_repair
+from .report import AuditReport, log_lines, number
+
+__all__ = ['Options', 'Result', 'run', 'audit', 'select', 'unknown_names']
+
+#: Below this machine epsilon a stored weight rounds too little to matter:
+#: the norms after a repair are derived, not measured again.
+_LOW_PRECISION_EPS = 1e-6
+
+
+class Result(object):
+    """What :func:`run` did: ``record`` (JSON-serialisable), ``planned``
+    (``[(weight, analysis, plan, verdict), ...]``), ``weights`` (the
+    selected weights), ``changed`` (names written), ``action`` (the action
+    asked, or ``'report'`` when the host says the model is trained)."""
+
+    def __init__(self, record, planned):
+        self.record = record
+        self.planned = planned
+        self.weights = [item[0] for item in planned]
+        self.changed = record['changed']
+        self.action = record['action']
+
+
+def unknown_names(option, wanted, known):
+    """The message for names in ``wanted`` (the value of ``option``, as the
+    user wrote it: ``'layers'``, ``'--exclude'``) that are not in ``known``,
+    or None when every name is known."""
+    missing = [n for n in wanted or () if n not in known]
+    if not missing:
+        return None
+    return ('%s names %s, which %s not a constrained layer of this model; '
+            'constrained layers: %s'
+            % (option, ', '.join(missing),
+               'is' if len(missing) == 1 else 'are',
+               ', '.join(sorted(known)) or 'none'))
+
+
+def select(weights, options, unknown=()):
+    """The weights ``options`` select. A name in ``layers`` / ``exclude``
+    is a weight's name or the name of the layer owning it (``'sep'``
+    selects ``'sep/depthwise_kernel'`` and ``'sep/pointwise_kernel'``).
+    ``ValueError`` if a name is neither, or two weights share a name."""
+    names = [w.name for w in weights]
+    twice = sorted(set(n for n in names if names.count(n) > 1))
+    if twice:
+        raise ValueError('several constrained weights are named %s; names '
+                         'must be unique' % ', '.join(twice))
+    known = (set(names) | set(w.layer_name for w in weights)
+             | set(u.name for u in unknown))
+    for option, wanted in (('layers', options.layers),
+                           ('exclude', options.exclude)):
+        message = unknown_names(option, wanted, known)
+        if message:
+            raise ValueError(message)
+
+    def named(weight, wanted):
+        return weight.name in wanted or weight.layer_name in wanted
+
+    return [w for w in weights
+            if (options.layers is None or named(w, options.layers))
+            and not named(w, options.exclude or ())]
+
+
+def processed_names(previous):
+    """The weights an earlier run's record covers (its chain included)."""
+    names = set()
+    while previous:
+        names.update(layer.get('name') for layer in previous.get('layers', ()))
+        previous = previous.get('previous')
+    return names
+
+
+def judge(weight, analysis, trained=None, processed=()):
+    """The :class:`normsafe_init.freshness.Verdict` on one analysed weight:
+    the host's model-level reason ``trained``, an earlier run, the host's
+    per-weight ``weight.evidence``, then the weight's own values."""
+    if trained:
+        return freshness.Verdict.host(trained)
+    if weight.name in processed:
+        return freshness.Verdict.host(
+            'an earlier normsafe_init run already processed it (the model '
+            'carries its record)')
+    if weight.evidence:
+        return freshness.Verdict.host('; '.join(weight.evidence))
+    if not analysis.observed:
+        return freshness.Verdict.host(None)
+    return freshness.judge_analysis(weight, analysis)
+
+
+def _plan_all(weights, options, action, trained, previous):
+    """``[(weight, analysis, plan, verdict), ...]`` for every weight,
+    nothing applied. ``reinit`` draws from one ``RandomState(options.seed)``,
+    in weight order (a weight left alone draws nothing)."""
+    rng = np.random.RandomState(options.seed)
+    processed = processed_names(previous)
+    planned = []
+    for weight in weights:
+        value = weight.read()
+        analysis = analyze(weight, value, options.fraction,
+                           options.confidence, options.mode)
+        verdict = judge(weight, analysis, trained, processed)
+        act = action
+        if verdict.trained and not options.force:
+            act = 'report'
+        plan = plan_repair(analysis, value, act, rng)
+        if verdict.trained and act != action and not trained:
+            plan.reason = 'judged trained: %s' % verdict.evidence
+        planned.append((weight, analysis, plan, verdict))
+    return planned
+
+
+def _apply_all(planned):
+    """Write every plan that changes its weight, or none: every target is
+    checked first; the largest weight is written last, and the others are
+    kept to be put back if a later write fails."""
+    todo = [(w, p) for w, _, p, _ in planned if p.changes]
+    for weight, _ in todo:
+        weight.check_writable()
+    todo.sort(key=lambda item: int(np.prod(item[0].shape)))
+    written = []
+    try:
+        for i, (weight, plan) in enumerate(todo):
+            backup = (np.array(weight.read(), copy=True)
+                      if i < len(todo) - 1 else None)
+            plan.apply(weight)
+            written.append((weight, backup))
+    except Exception:
+        for weight, backup in reversed(written):
+            if backup is not None:
+                weight.write(backup)
+        raise
+
+
+def _measure_after(weight, analysis, plan):
+    """The stored norms after a repair of a low-precision weight, measured
+    (they are what the record and the next run see)."""
+    value = weight.read()
+    plan.after = [summarize(vector_norms(value, part.constraint.axes,
+                                         mask=weight.mask, name=weight.name),
+                            part.target, part.constraint.limit)
+                  for part in analysis.parts]
+
+
+def run(weights, options, unknown=(), trained=None, previous=None, log=None,
+        framework=None, force_hint='force=True'):
+    """Make ``weights`` safe (see the module docstring); returns a
+    :class:`Result`.
+
+    Parameters
+    ----------
+    weights : list of ConstrainedWeight
+    options : Options
+    unknown : list of UnknownWeight
+        Constrained weights the adapter cannot handle (logged, recorded).
+    trained : str or None
+        The host's reason to take the whole model as trained (an optimizer
+        that has taken steps, a training history).
+    previous : dict or None
+        The record an earlier run left on the model: the weights it covers
+        are taken as processed (trained), and the new record chains it as
+        ``record['previous']``.
+    log : logging.Logger
+        Where the lines go (default: the ``normsafe_init`` logger).
+    framework : str
+        Recorded (``'pylearn2'``, ``'keras'``, ``'torch'``).
+    force_hint : str
+        How the user sets ``force`` in this framework (for the message).
+    """
+    log = log or logging.getLogger('normsafe_init')
+    selected = select(weights, options, unknown)
+    act, reason = options.action, None
+    if trained and not options.force:
+        act = 'report'
+        reason = ('model looks trained (%s): reporting only; set %s to act '
+                  'anyway' % (trained, force_hint))
+        log.warning('normsafe_init: %s', reason)
+    log.info('normsafe_init %s: fraction=%g action=%s%s confidence=%g '
+             'seed=%d, %d constrained layer(s)', __version__,
+             options.fraction, act,
+             '' if act == options.action else ' (asked %s)' % options.action,
+             options.confidence, options.seed, len(selected))
+    for weight in selected:
+        for note in weight.notes:
+            log.info('normsafe_init: %s: %s', weight.name, note)
+    planned = _plan_all(selected, options, options.action,
+                        trained, previous)      # may raise: nothing changed
+    _apply_all(planned)                          # all or nothing
+    for weight, analysis, plan, verdict in planned:
+        if plan.changes and weight.eps > _LOW_PRECISION_EPS:
+            _measure_after(weight, analysis, plan)
+        if verdict.trained and not trained:
+            log.warning('normsafe_init: %s judged trained (%s): %s',
+                        weight.name, verdict.evidence,
+                        'acting anyway (force)' if options.force else
+                        'reporting only; set %s to act anyway' % force_hint)
+        for part in analysis.parts:
+            if part.target_note:
+                log.warning('normsafe_init: %s: %s', weight.name,
+                            part.target_note)
+        for line in log_lines(weight, analysis, plan):
+            log.info(line)
+    for item in unknown:
+        log.warning('normsafe_init: %s (%s) has %s but is left alone: %s',
+                    item.name, item.class_name, ', '.join(
+                        '%s=%s' % (k, number(v))
+                        for k, v in sorted(item.attrs.items())),
+                    item.reason)
+    changed = [w.name for w, _, p, _ in planned if p.changes]
+    broken = [w.name for w, a, _, _ in planned if a.breaks]
+    judged = [w.name for w, _, _, v in planned if v.trained]
+    log.info('normsafe_init: %d of %d layer(s) broke fraction %g; changed: '
+             '%s%s', len(broken), len(planned), options.fraction,
+             ', '.join(changed) if changed else 'none',
+             '; judged trained: %s' % ', '.join(judged) if judged else '')
+    record = {
+        'version': __version__, 'framework': framework,
+        'options': options.as_dict(), 'action': act,
+        'reason': reason,
+        'trained': trained,
+        'layers': [dict(a.as_dict(), repair=p.as_dict(),
+                        verdict=v.as_dict())
+                   for _, a, p, v in planned],
+        'unknown': [u.as_dict() for u in unknown],
+        'changed': changed, 'judged_trained': judged,
+    }
+    if previous:
+        record['previous'] = previous
+    return Result(record, planned)
+
+
+def audit(weights, options, unknown=(), trained=None, previous=None):
+    """Analyse and judge ``weights`` with ``options``, change nothing;
+    returns a :class:`normsafe_init.report.AuditReport`."""
+    planned = _plan_all(select(weights, options, unknown), options,
+                        'report', trained, previous)
+    return AuditReport(options, [(w, a, v) for w, a, _, v in planned],
+                       unknown)
