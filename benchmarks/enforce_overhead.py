@@ -7,9 +7,10 @@ backward, ``optimizer.step()``) alternate between no hook and the hook of
 ``enforce_constraints`` (registered / removed between rounds, so both
 conditions see the same machine load), and the projection alone
 (``handle.project()``) is timed on its own. Printed per model: the median
-step time without and with the hook, their ratio, and the median
-projection time as a fraction of the median step without the hook (the
-steadier number on a shared machine).
+wall time of a step without and with the hook and their ratio, the mean
+process CPU time of a step (all threads) without and with it and their
+ratio, and the projection's CPU time as a fraction of a step's (the
+steadier numbers on a shared machine).
 
 Usage::
 
@@ -56,6 +57,7 @@ def measure(name, rounds, steps):
     x = torch.randn(BATCH, N_CHANS, N_TIMES, generator=gen)
     y = torch.randint(0, N_OUTPUTS, (BATCH,), generator=gen)
     times = {False: [], True: []}
+    cpu = {False: [], True: []}
 
     def step():
         optimizer.zero_grad()
@@ -72,24 +74,29 @@ def measure(name, rounds, steps):
             if enforce:
                 handle = enforce_constraints(model, optimizer)
             for _ in range(steps):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 step()
                 times[enforce].append(time.perf_counter() - start)
+                cpu[enforce].append(time.process_time() - start_cpu)
             if handle is not None:
                 handle.remove()
                 handle = None
     handle = enforce_constraints(model, optimizer)
-    projections = []
+    projections, project_cpu = [], []
     for _ in range(200):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         handle.project()
         projections.append(time.perf_counter() - start)
+        project_cpu.append(time.process_time() - start_cpu)
     handle.remove()
     n_params = sum(p.numel() for p in model.parameters())
     constrained = sum(p.tensor.numel() for p in handle.projections)
     return dict(model=name, without=float(np.median(times[False])),
                 with_=float(np.median(times[True])),
+                cpu_without=float(np.mean(cpu[False])),
+                cpu_with=float(np.mean(cpu[True])),
                 project=float(np.median(projections)),
+                project_cpu=float(np.mean(project_cpu)),
                 n_params=n_params, constrained=constrained,
                 names=', '.join(handle.names), steps=len(times[False]))
 
@@ -112,23 +119,28 @@ def main(argv=None):
              'braindecode %s, torch %s, %d thread(s); batch %d of %d x %d, '
              'AdamW; median over %d steps per condition, the two conditions '
              'alternating in rounds of %d; projection alone: median of 200 '
-             'calls. Measured on a machine shared with other jobs: the '
-             'with / without ratio carries their noise, the projection '
-             'time / step time is the steadier figure.' % (
+             'calls. Wall times (median) and the process CPU time '
+             '(`time.process_time`, all threads, mean): on a machine shared '
+             'with other jobs the wall-time ratio carries their noise; CPU '
+             'time and the projection alone against the step are the '
+             'steadier figures.' % (
                  braindecode.__version__, torch.__version__, args.threads,
                  BATCH, N_CHANS, N_TIMES, rows[0]['steps'] if rows else 0,
                  args.steps), '',
              '| model | parameters | constrained (projected) | step without '
-             '| step with | ratio with / without | projection alone | '
-             'projection / step |', '|---|---|---|---|---|---|---|---|']
+             '| step with | wall ratio | CPU without | CPU with | CPU ratio | '
+             'projection alone | projection / step |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for row in rows:
         lines.append('| %s | %d | %d (%s) | %.1f ms | %.1f ms | %.3f | '
-                     '%.3f ms | %.1e |' % (
+                     '%.1f ms | %.1f ms | %.3f | %.3f ms | %.1e |' % (
                          row['model'], row['n_params'], row['constrained'],
                          row['names'], 1e3 * row['without'],
                          1e3 * row['with_'], row['with_'] / row['without'],
+                         1e3 * row['cpu_without'], 1e3 * row['cpu_with'],
+                         row['cpu_with'] / row['cpu_without'],
                          1e3 * row['project'],
-                         row['project'] / row['without']))
+                         row['project_cpu'] / row['cpu_without']))
     text = '\n'.join(lines) + '\n'
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, 'enforce_overhead.md'), 'w') as handle:
