@@ -289,3 +289,26 @@ def test_enforce_flag_is_checked():
     with pytest.raises(ValueError, match='enforce must be True or False'):
         NormSafeInit(enforce='yes')
     assert np.isfinite(NormSafeInit(enforce=True).options.fraction)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_precision_lands_at_or_below_the_limit(dtype):
+    """Norms in float32, the target lowered by half an ulp: after rounding
+    the stored rows are <= the limit (exactly, no tolerance); rows below
+    it stay bit-identical."""
+    torch.manual_seed(0)
+    net = torch.nn.Linear(64, 8).to(dtype)
+    with torch.no_grad():
+        net.weight.mul_(4.0)
+        net.weight[0].mul_(0.01)
+    small = net.weight[0].detach().clone()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.0)
+    handle = enforce_constraints(net, optimizer,
+                                 constraints={'weight': 0.5})
+    optimizer.step()
+    rows = net.weight.detach().double().norm(dim=1)
+    assert net.weight.dtype == dtype
+    assert float(rows.max()) <= 0.5
+    assert float(rows[1:].min()) >= 0.5 * (1 - torch.finfo(dtype).eps * 4)
+    assert torch.equal(net.weight[0], small)
+    handle.remove()

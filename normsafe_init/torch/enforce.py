@@ -16,7 +16,9 @@ over ``axes``)::
     W <- W * c / max(||W||_axes, c)
 
 i.e. a vector of norm ``r > c`` is scaled onto ``c`` and every other
-vector is multiplied by exactly 1 (bit-identical). The parametrization
+vector is multiplied by exactly 1 (bit-identical). For float16 /
+bfloat16 tensors the norms are computed in float32 and ``c`` is lowered by
+half the type's epsilon, so the rounded result is at or below ``c``. The parametrization
 then stays (nearly) the identity and never scales the gradient; a layer
 that renorms ``weight.data`` in its own ``forward`` (torcheeg,
 speechbrain) finds nothing left to do.
@@ -36,6 +38,8 @@ from .._logging import ensure_visible
 from .discovery import find_constrained
 
 __all__ = ['enforce_constraints', 'Enforcer']
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 log = logging.getLogger('normsafe_init.torch')
 
@@ -72,16 +76,21 @@ class _Projection:
         self.axes, self.limit = tuple(constraint.axes), constraint.limit
         shape = [1 if i in self.axes else n
                  for i, n in enumerate(tensor.shape)]
-        self.buffer = torch.empty(shape, dtype=tensor.dtype,
-                                  device=tensor.device)
-        self.limit_tensor = torch.tensor(self.limit, dtype=tensor.dtype,
+        # Half precision: norms in float32, and the target lowered by half
+        # an ulp so that the rounded product lands at or below the limit.
+        low = tensor.dtype in _LOW_PRECISION
+        dtype = torch.float32 if low else tensor.dtype
+        self.target = self.limit * (
+            1 - torch.finfo(tensor.dtype).eps / 2 if low else 1)
+        self.buffer = torch.empty(shape, dtype=dtype, device=tensor.device)
+        self.limit_tensor = torch.tensor(self.target, dtype=dtype,
                                          device=tensor.device)
 
     def apply(self):
         buf = self.buffer
         torch.linalg.vector_norm(self.tensor, 2, dim=self.axes, keepdim=True,
-                                 out=buf)
-        buf.clamp_(min=self.limit)
+                                 dtype=buf.dtype, out=buf)
+        buf.clamp_(min=self.target)
         torch.div(self.limit_tensor, buf, out=buf)
         self.tensor.mul_(buf)
 
