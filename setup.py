@@ -49,6 +49,13 @@ setup(
         'torch': ['torch; python_version >= "3.10"',
                   'braindecode; python_version >= "3.10"',
                   'skorch; python_version >= "3.10"'],
+        # Other PyTorch EEG libraries whose max-norm layers the torch
+        # adapter finds (their tests skip without them).  torcheeg 1.1.3
+        # caps scipy at 1.10.1, which would downgrade scipy (and numpy)
+        # under torch; 1.1.2 has the same models without that cap.
+        'eeg': ['torcheeg!=1.1.3; python_version >= "3.10"',
+                'speechbrain; python_version >= "3.10"',
+                'metabci; python_version >= "3.10"'],
     },
     entry_points={
         'console_scripts': ['normsafe-init = normsafe_init.cli:main'],

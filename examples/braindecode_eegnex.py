@@ -67,7 +67,7 @@ def main(epochs=4, n_trials=256, n_times=128, sfreq=128.0):
     print()
     print('stored head rows, largest norm / max_norm, per epoch: %s'
           % ', '.join('%.3f' % v for v in clf.history[:, HEAD]))
-    record = dict(clf.callbacks_)['normsafe'].record_
+    record = dict(clf.callbacks_)['normsafe'].record
     print('changed by normsafe_init: %s' % ', '.join(record['changed']))
 
 

@@ -22,6 +22,7 @@ from .._logging import ensure_visible
 from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
                        Options)
 from .discovery import find_constrained
+from .signals import add_evidence, model_trained, optimizer_trained
 
 __all__ = ['make_safe', 'audit', 'optimizer_trained', 'RECORD_ATTR',
            'store_record']
@@ -37,21 +38,6 @@ def store_record(module, record):
     ``state_dict``): the next run takes the weights it covers as
     processed."""
     object.__setattr__(module, RECORD_ATTR, record)
-
-
-def optimizer_trained(optimizer):
-    """Why ``optimizer`` shows training (a non-empty state: Adam moments,
-    SGD momentum buffers), or None."""
-    if optimizer is None:
-        return None
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ValueError('optimizer must be a torch.optim.Optimizer or None; '
-                         'got %r' % type(optimizer).__name__)
-    state = [s for s in optimizer.state.values() if s]
-    if state:
-        return ('the optimizer holds state for %d parameter(s)'
-                % len(state))
-    return None
 
 
 def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
@@ -84,11 +70,19 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
         init (see :mod:`normsafe_init.torch.inits`), e.g.
         ``{'head.weight': ('uniform', 0.1)}``.
     optimizer : torch.optim.Optimizer or None
-        If given and it holds state, the model is taken as trained.
+        If given, a weight whose tensor has optimizer state (Adam moments,
+        a momentum buffer) is judged trained on that evidence; the others
+        are judged on their own (a new head on a pretrained body).
     trained : str or None
-        Why the model must be taken as trained (callers that know).
+        Why the whole model must be taken as trained (callers that know).
+        Otherwise the model's own signal decides (:mod:`.signals`:
+        BatchNorm layers that tracked >= 100 batches, which a
+        ``load_state_dict`` brings along).
 
-    A trained model is only reported unless ``force=True``. Everything is
+    A weight judged trained is only reported unless ``force=True``. A
+    stored tensor that cannot be written in place (an inference tensor,
+    the meta device) is a ``ValueError`` naming it, before anything is
+    written. Everything is
     planned before anything is written; writes go to the stored tensor
     (``parametrizations.weight.original`` for a parametrized weight) with
     ``copy_`` under ``torch.no_grad()``, same dtype and device. Bad options
@@ -109,7 +103,8 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
                       confidence=confidence, mode=mode, seed=seed,
                       layers=layers, exclude=exclude, force=force)
     weights, unknown = find_constrained(model, constraints, init)
-    reason = trained or optimizer_trained(optimizer)
+    add_evidence(weights, optimizer)
+    reason = trained or model_trained(model)
     ensure_visible()
     result = run.run(weights, options, unknown=unknown, trained=reason,
                      previous=getattr(model, RECORD_ATTR, None), log=log,

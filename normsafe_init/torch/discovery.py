@@ -14,9 +14,15 @@ braindecode ``MaxNorm``        ``MaxNormLinear``: scales every     axis 0 (the c
                                ``max_norm_val`` onto it
 ``nn.Embedding(max_norm=c)``,  renorms the looked-up rows in       rows: every axis but 0
 ``nn.EmbeddingBag``            ``forward``, in place               (``norm_type`` must be 2)
+a module with a numeric        renorms ``self.weight.data`` (or a  as its renorm: see
+``max_norm`` (torcheeg,        child's) in ``forward``             :mod:`.attribute`
+speechbrain, MetaBCI)
 ``constraints=`` (declared)    ``torch.renorm(W, 2, dim, c)``,      every axis but ``dim``
                                e.g. after ``optimizer.step()``     (default 0)
 =============================  ==================================  ============================
+
+An embedding whose weight is tied to a module registered before it is
+found all the same (named after the embedding).
 
 Parametrizations are recognised by their attributes (braindecode is never
 imported). braindecode's ``MaxNorm`` has a ``right_inverse`` that stores a
@@ -37,12 +43,14 @@ stored name of ``named_parameters()``
 import fnmatch
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
 from torch.nn.utils import parametrize
 
 from ..weights import Constraint, UnknownWeight
+from .attribute import attribute_constraints
 from .inits import assumed_family, check_assumed, declared_family
 from .weights import TorchWeight, to_numpy
 
@@ -180,20 +188,33 @@ def _parametrized(model, entries):
     return by_tensor, unknown
 
 
-def _embeddings(entries):
+def _embeddings(model, entries):
     """Constraints of ``nn.Embedding`` / ``nn.EmbeddingBag`` with
-    ``max_norm``, and the unknown ones."""
+    ``max_norm``, and the unknown ones. A weight tied to a module
+    registered before the embedding is listed under that module's name by
+    ``named_parameters()``: its entry is renamed after the embedding."""
     by_tensor, unknown = {}, []
-    for entry in entries:
-        module = entry.module
-        embedding = (torch.nn.Embedding, torch.nn.EmbeddingBag)
-        if not isinstance(module, embedding) \
-                or entry.tensor_name != 'weight' or module.max_norm is None:
+    index = dict((id(e.tensor), i) for i, e in enumerate(entries))
+    embedding = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+    for prefix, module in model.named_modules():
+        if not isinstance(module, embedding) or module.max_norm is None:
             continue
+        name = _join(prefix, 'weight')
+        if parametrize.is_parametrized(module, 'weight'):
+            tensor = module.parametrizations.weight.original
+        else:
+            tensor = module.weight
+        i = index.get(id(tensor))
+        if i is None:
+            continue
+        entry = entries[i]
+        if entry.module is not module:  # tied: renamed after the embedding
+            entries[i] = entry = Entry(name, entry.stored, module, 'weight',
+                                       tensor)
         cls = type(module).__name__
         attrs = {'max_norm': module.max_norm, 'norm_type': module.norm_type}
         reason = None
-        if entry.stored != entry.name:
+        if parametrize.is_parametrized(module, 'weight'):
             reason = 'its weight is parametrized: forward renorms a copy'
         elif module.norm_type != 2:
             reason = 'norm_type=%r; only 2 is supported' % module.norm_type
@@ -206,8 +227,10 @@ def _embeddings(entries):
         constraint = Constraint('max_norm', 'dim0',
                                 _renorm_axes(entry.tensor.dim(), 0),
                                 float(module.max_norm))
-        by_tensor[id(entry.tensor)] = [(constraint, '%s(max_norm=%g)'
-                                        % (cls, module.max_norm))]
+        source = '%s(max_norm=%g)' % (cls, module.max_norm)
+        if entry.stored != _join(prefix, 'weight'):
+            source += ', tied to %s' % entry.stored
+        by_tensor[id(entry.tensor)] = [(constraint, source)]
     return by_tensor, unknown
 
 
@@ -294,6 +317,16 @@ def _add_declared(constraints, entries, by_tensor):
                        same[0].limit))
             if not same:
                 parts.append((new, 'constraints[%r]' % key))
+            if parametrize.is_parametrized(entry.module, entry.tensor_name) \
+                    and not any('parametrization' in src for _, src in parts):
+                chain = ', '.join(type(p).__name__ for p in getattr(
+                    entry.module.parametrizations, entry.tensor_name))
+                warnings.warn(
+                    'constraints[%r]: %s is computed by a parametrization '
+                    '(%s); the constraint bounds the stored tensor %s, not '
+                    'the weight the forward uses' % (key, entry.name, chain,
+                                                     entry.stored),
+                    UserWarning, stacklevel=4)
 
 
 def _maxnorm_preimage(values, limit):
@@ -326,6 +359,8 @@ def _family(entry, parts, init_spec):
     family, source, note = assumed_family(module, entry.tensor_name, shape)
     if family is None:
         return None, note, None, mask
+    if entry.tensor.device.type == 'meta':
+        return None, 'on the meta device: no values', None, mask
     values = to_numpy(entry.tensor)
     for constraint, _ in parts:
         if constraint.kind == 'col' and constraint.attr == 'max_norm_val':
@@ -350,8 +385,14 @@ def find_constrained(model, constraints=None, init=None):
                          % type(model).__name__)
     entries = parameter_index(model)
     by_tensor, unknown = _parametrized(model, entries)
-    embedded, more = _embeddings(entries)
+    embedded, more = _embeddings(model, entries)
     by_tensor.update(embedded)
+    unknown.extend(more)
+    attributed, more = attribute_constraints(model, entries, by_tensor)
+    for key, parts in attributed.items():
+        have = by_tensor.setdefault(key, [])
+        have.extend(p for p in parts
+                    if not any(c.axes == p[0].axes for c, _ in have))
     unknown.extend(more)
     _add_declared(constraints, entries, by_tensor)
     constrained = [e for e in entries if by_tensor.get(id(e.tensor))]

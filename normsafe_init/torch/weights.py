@@ -51,13 +51,33 @@ class TorchWeight(ConstrainedWeight):
             torch.empty((), dtype=dtype).numpy().dtype, family=family,
             family_note=family_note, mask=mask, path=path,
             class_name=type_before_parametrizations(module).__name__,
-            label=name.rsplit('.', 1)[-1])
+            label=name.rsplit('.', 1)[-1],
+            assumed=(init_source or '').startswith('assumed'))
         self.tensor = tensor
         self.module = module
         self.sources = list(sources)
         self.init_source = init_source
 
+    def check_writable(self):
+        """``ValueError`` naming this weight if its stored tensor cannot be
+        written in place: an inference tensor (created under
+        ``torch.inference_mode()``), or one on the ``meta`` device (no
+        storage). Checked for every weight before any is written."""
+        tensor = self.tensor
+        if tensor.device.type == 'meta':
+            raise ValueError('%s (%s) is on the meta device: it has no values '
+                             'to read or write (materialise the model, e.g. '
+                             'to_empty() and its init, first)'
+                             % (self.name, self.path))
+        if tensor.is_inference():
+            raise ValueError('%s (%s) is an inference tensor (created under '
+                             'torch.inference_mode()): it cannot be changed '
+                             'in place; rebuild or clone the model outside '
+                             'inference mode' % (self.name, self.path))
+
     def read(self):
+        if self.tensor.device.type == 'meta':
+            self.check_writable()
         return to_numpy(self.tensor)
 
     def write(self, value):
