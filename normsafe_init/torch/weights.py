@@ -52,7 +52,9 @@ class TorchWeight(ConstrainedWeight):
             family_note=family_note, mask=mask, path=path,
             class_name=type_before_parametrizations(module).__name__,
             label=name.rsplit('.', 1)[-1],
-            assumed=(init_source or '').startswith('assumed'))
+            assumed=(init_source or '').startswith('assumed'),
+            eps=(torch.finfo(tensor.dtype).eps
+                 if tensor.dtype.is_floating_point else None))
         self.tensor = tensor
         self.module = module
         self.sources = list(sources)
