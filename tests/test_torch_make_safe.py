@@ -327,6 +327,7 @@ def test_assumed_init_is_checked_and_init_overrides(caplog):
     torch.manual_seed(5)
     net = nn.Sequential(nn.Linear(100, 20), nn.Linear(100, 20))
     nn.init.xavier_normal_(net[0].weight)
+    nn.init.normal_(net[1].weight, std=0.1)     # as declared below
     caplog.set_level(logging.INFO, logger='normsafe_init')
     record = make_safe(net, action='reinit',
                        constraints={'*.weight': 0.2},
