@@ -1,22 +1,15 @@
 """normsafe_init for PyTorch: braindecode's max-norm layers, declared
 ``torch.renorm`` constraints, ``nn.Embedding(max_norm=...)``, torcheeg /
-speechbrain / MetaBCI layers and skorch.
+speechbrain / MetaBCI layers and skorch (the README's PyTorch section).
 
->>> from normsafe_init.torch import make_safe, audit, NormSafeInit  # doctest: +SKIP
-
-- :func:`make_safe` (:mod:`.api`): repair a ``torch.nn.Module`` in place,
-  return the record;
-- :func:`audit`: the same analysis, read only;
-- :func:`enforce_constraints` (:mod:`.enforce`): project every
-  constrained stored tensor onto its limit after each optimizer step;
-- :class:`NormSafeInit` (:mod:`.callback`, needs skorch): the callback
-  for skorch / braindecode's ``EEGClassifier``;
-- what is found: :mod:`.discovery` (and :mod:`.attribute` for layers that
-  keep ``max_norm`` as a module attribute: torcheeg, speechbrain,
-  MetaBCI); which init is assumed: :mod:`.inits`.
-
-Python 3.10+, torch; braindecode is never imported (its layers are
-recognised by their attributes), skorch only for :class:`NormSafeInit`.
+- :func:`make_safe` (:mod:`.api`): repair a ``torch.nn.Module`` in place;
+  :func:`audit`: the same analysis, read only;
+- :func:`enforce_constraints` (:mod:`.enforce`): project onto the limits
+  after each optimizer step;
+- :class:`NormSafeInit` (:mod:`.callback`, imports skorch): the skorch
+  callback;
+- what is found: :mod:`.discovery`, :mod:`.attribute`; which init is
+  assumed: :mod:`.inits`.
 """
 from .api import audit, make_safe
 from .enforce import enforce_constraints
@@ -27,8 +20,7 @@ __all__ = ['make_safe', 'audit', 'enforce_constraints', 'NormSafeInit',
 
 
 def __getattr__(name):
-    # skorch is imported only when the callback is asked for.
-    if name == 'NormSafeInit':
+    if name == 'NormSafeInit':   # skorch is imported only when asked for
         from .callback import NormSafeInit
         return NormSafeInit
     raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -1,43 +1,36 @@
-"""``make_safe`` and ``audit``: normsafe_init for a ``torch.nn.Module``.
-
-Why: PyTorch's default init ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` gives
-every row of a Linear weight a norm of about ``sqrt(1/3) = 0.577``
-whatever the fan-in, so a head with ``max_norm=0.25`` (braindecode's
-EEGNeX, EEGITNet, EEGNet with ``final_layer_with_constraint=True``) starts
-at ~2.3x its limit. braindecode's ``MaxNormParametrize`` renorms in
-``forward`` and has no ``right_inverse``: the stored
-``parametrizations.weight.original`` keeps rows of norm ``r > c``, the
-effective row is ``w * c / r`` and the gradient reaching ``w`` is scaled
-by ``c / r`` -- for the whole run. One SGD step moves the effective row
-``(c / r)**2`` as far as at ``r = c`` (0.19x at 2.3x), one AdamW step
-``c / r`` (0.43x). ``make_safe`` brings the stored rows to ``t = fraction
-x c`` before training, where the parametrization is the identity.
-"""
+"""``make_safe`` and ``audit``: normsafe_init for a ``torch.nn.Module``
+(why and what is found: the README's PyTorch section)."""
 import logging
-
-import torch
 
 from .. import run
 from .._logging import ensure_visible
 from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
                        Options)
 from .discovery import find_constrained
-from .signals import add_evidence, model_trained, optimizer_trained
+from .signals import add_evidence, batchnorm_trained
 
-__all__ = ['make_safe', 'audit', 'optimizer_trained', 'RECORD_ATTR',
-           'store_record']
+__all__ = ['make_safe', 'audit', 'RECORD_ATTR', 'run_on']
 
 log = logging.getLogger('normsafe_init.torch')
 
-#: Attribute of the module holding the last record.
+#: Attribute of the module holding the last record (a plain attribute, not
+#: in its ``state_dict``): the next run takes the weights it covers as
+#: processed.
 RECORD_ATTR = '_normsafe_init_record'
 
 
-def store_record(module, record):
-    """Keep ``record`` on ``module`` (a plain attribute, not in its
-    ``state_dict``): the next run takes the weights it covers as
-    processed."""
-    object.__setattr__(module, RECORD_ATTR, record)
+def run_on(model, options, weights, unknown, optimizer=None, trained=None):
+    """One :func:`normsafe_init.run.run` on the constrained tensors of
+    ``model`` (for :func:`make_safe` and the skorch callback); the record is
+    kept on ``model``. Returns the :class:`normsafe_init.run.Result`."""
+    add_evidence(weights, optimizer)
+    ensure_visible()
+    result = run.run(weights, options, unknown=unknown,
+                     trained=trained or batchnorm_trained(model),
+                     previous=getattr(model, RECORD_ATTR, None), log=log,
+                     framework='torch')
+    object.__setattr__(model, RECORD_ATTR, result.record)
+    return result
 
 
 def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
@@ -51,42 +44,27 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
     ----------
     model : torch.nn.Module
     fraction, action, confidence, mode, seed, layers, exclude, force
-        As every normsafe_init adapter (:class:`normsafe_init.options.
-        Options`): target ``t = fraction x limit``; ``action`` one of
-        ``'rescale'`` (the tensor times ``t / max norm``), ``'clip'``
-        (each vector above ``t`` onto ``t``), ``'reinit'`` (redraw from
-        the init family at the solved safe scale, from a dedicated
-        ``numpy.random.RandomState(seed)``; torch's global RNG is not
-        used), ``'report'``; ``layers`` / ``exclude`` list weight names
-        (``'final_layer.weight'``).
+        As every adapter (:class:`normsafe_init.options.Options`);
+        ``layers`` / ``exclude`` list weight names (``'final_layer.weight'``).
     constraints : dict or None
         Max-norm constraints PyTorch cannot show, e.g. a
         ``torch.renorm(p=2, dim=d, maxnorm=c)`` applied after
         ``optimizer.step()``: ``{name or pattern: c}`` or ``{name:
-        {'max_norm': c, 'dim': d}}`` (``dim`` as in ``torch.renorm``:
-        the slices along ``dim`` are normed; default 0).
+        {'max_norm': c, 'dim': d}}`` (default ``dim`` 0).
     init : dict or None
         ``{name or pattern: init}`` overriding the assumed module-default
-        init (see :mod:`normsafe_init.torch.inits`), e.g.
+        init (:mod:`normsafe_init.torch.inits`), e.g.
         ``{'head.weight': ('uniform', 0.1)}``.
     optimizer : torch.optim.Optimizer or None
-        If given, a weight whose tensor has optimizer state (Adam moments,
-        a momentum buffer) is judged trained on that evidence; the others
-        are judged on their own (a new head on a pretrained body).
+        A weight whose tensor has optimizer state is judged trained.
     trained : str or None
-        Why the whole model must be taken as trained (callers that know).
-        Otherwise the model's own signal decides (:mod:`.signals`:
-        BatchNorm layers that tracked >= 100 batches, which a
-        ``load_state_dict`` brings along).
+        Why the whole model must be taken as trained; otherwise BatchNorm
+        layers that tracked >= 100 batches decide (:mod:`.signals`).
 
-    A weight judged trained is only reported unless ``force=True``. A
-    stored tensor that cannot be written in place (an inference tensor,
-    the meta device) is a ``ValueError`` naming it, before anything is
-    written. Everything is
-    planned before anything is written; writes go to the stored tensor
-    (``parametrizations.weight.original`` for a parametrized weight) with
-    ``copy_`` under ``torch.no_grad()``, same dtype and device. Bad options
-    or a non-finite weight raise ``ValueError`` with nothing changed.
+    Everything is planned before anything is written (``copy_`` into the
+    stored tensor under ``torch.no_grad()``); bad options, a non-finite
+    weight, an inference tensor or the meta device raise ``ValueError``
+    with nothing changed.
 
     Example::
 
@@ -103,27 +81,17 @@ def make_safe(model, fraction=DEFAULT_FRACTION, action='rescale',
                       confidence=confidence, mode=mode, seed=seed,
                       layers=layers, exclude=exclude, force=force)
     weights, unknown = find_constrained(model, constraints, init)
-    add_evidence(weights, optimizer)
-    reason = trained or model_trained(model)
-    ensure_visible()
-    result = run.run(weights, options, unknown=unknown, trained=reason,
-                     previous=getattr(model, RECORD_ATTR, None), log=log,
-                     framework='torch')
-    store_record(model, result.record)
-    return result.record
+    return run_on(model, options, weights, unknown, optimizer,
+                  trained).record
 
 
 def audit(model, fraction=DEFAULT_FRACTION, confidence=DEFAULT_CONFIDENCE,
           mode=DEFAULT_MODE, layers=None, exclude=None, constraints=None,
           init=None):
-    """A read-only report of ``model``'s constrained tensors (same
-    discovery and options as :func:`make_safe`); changes nothing.
-
-    ``str(report)`` is a table (one row per constraint: name, class, shape,
-    ``n``, ``m``, init, limit, ``t``, min/mean/max norm, expected mean and
-    max, counts above ``t`` and the limit, the recommended init scale,
-    status); ``report.as_dict()`` the numbers; ``report.breaking`` the
-    names above ``t``.
+    """A read-only :class:`normsafe_init.report.AuditReport` of ``model``'s
+    constrained tensors (same discovery and options as :func:`make_safe`):
+    ``str(report)`` a table, ``report.as_dict()`` the numbers,
+    ``report.breaking`` the names above ``t``.
 
     Example::
 

@@ -1,79 +1,53 @@
-"""Max-norm layers that keep their limit as a module attribute.
-
-Several PyTorch libraries store the limit on the module and renorm the
-weight's ``.data`` in place inside ``forward``, so the first forward
-silently clips the initial draw (pylearn2's behaviour), and ``make_safe``
-could not see them without ``constraints=``:
-
-=====================================  ==============================  ===================
-layer (library)                        its ``forward``                 vectors (axes summed)
-=====================================  ==============================  ===================
-``Conv2dWithConstraint``,              ``self.weight.data =            slices along dim 0:
-``LinearWithConstraint``,              torch.renorm(self.weight.data,  every axis but 0
-``Conv2dNormWeight`` (torcheeg         p=2, dim=0,
-EEGNet, FBCNet, FBMSNet, TCNet,        maxnorm=self.max_norm)``
-CSPNet); braindecode < 1.0's
-``Conv2dWithConstraint``
-speechbrain ``nnet.linear.Linear``,    the same on a child:            every axis but 0
-``nnet.CNN.Conv2d`` (``max_norm=``)    ``self.w.weight.data``,
-                                       ``self.conv.weight.data``
-MetaBCI ``MaxNormConstraintConv2d``,   ``self.weight.data =            ``(norm_axis,)``
-``MaxNormConstraintLinear``            self._max_norm(...)``: norms
-(``max_norm_value``, ``norm_axis``)    over ``dim=self.norm_axis``,
-                                       clamped at ``max_norm_value``
-=====================================  ==============================  ===================
+"""Max-norm layers that keep their limit as a module attribute and renorm
+the weight's ``.data`` in their own ``forward`` (torcheeg, speechbrain,
+MetaBCI, braindecode < 1.0: the README's table lists them).
 
 Nothing is matched by class name: the ``forward`` of any module with a
 positive numeric ``max_norm`` (or ``max_norm_value``) attribute is read
 (``inspect.getsource`` + ``ast``) for a ``torch.renorm(X, p, dim,
 maxnorm)`` / ``X.renorm(p, dim, maxnorm)`` / ``X.renorm_(...)`` call, or
 an assignment ``self.<path>.data = self.<method>(...)`` whose method norms
-over ``dim=self.<attr>`` and clamps at ``self.<limit attr>``; ``X`` is
-``self.<path>.<tensor>[.data]``. ``p`` must be 2. A renorm inside ``if
-self.flag:`` / ``if self.attr is not None:`` counts only when that test is
-true on the module (torcheeg's ``weight_norm=False`` turns it off).
+over ``dim=self.<attr>`` and clamps at ``self.<limit attr>`` (MetaBCI);
+``X`` is ``self.<path>.<tensor>[.data]``, ``p`` must be 2. A renorm inside
+``if self.flag:`` / ``if self.attr is not None:`` counts only when that
+test is true on the module (torcheeg's ``weight_norm=False``).
 
 A renorm of a *computed* weight (a parametrized child, e.g. speechbrain's
-``Conv2d(weight_norm=True)``) rewrites a temporary: the stored tensor is
-never bounded; such a layer, and a module with a numeric ``max_norm``
-whose ``forward`` cannot be read, are reported (``UnknownWeight``) and
-left alone, unless another constraint already covers its weights.
+``Conv2d(weight_norm=True)``) never bounds the stored tensor; such a
+layer, and a module whose ``forward`` cannot be read, are reported
+(``UnknownWeight``) and left alone, unless another constraint already
+covers its weights.
 """
 import ast
+import functools
 import inspect
-import math
-import numbers
 import textwrap
 
 import torch
 from torch.nn.utils import parametrize
 
 from ..weights import Constraint, UnknownWeight
+from .weights import dotted, integer, positive_number, renorm_constraint
 
-__all__ = ['AttributeSpec', 'attribute_layers', 'attribute_constraints']
+__all__ = ['AttributeSpec', 'attribute_constraints']
 
 _LIMIT_ATTRS = ('max_norm', 'max_norm_value')
 _SKIPPED = (torch.nn.Embedding, torch.nn.EmbeddingBag)
-_FORWARD_CACHE = {}
 
 
 class AttributeSpec:
-    """What a layer's ``forward`` renorms: the child path, the tensor
-    name, ``axes`` summed, ``limit``, ``attr`` (the limit's attribute),
-    ``text`` (the call as read) -- or, when ``reason`` is set, why it is
-    left alone."""
+    """What a layer's ``forward`` renorms: the ``child`` path and
+    ``tensor_name``, the ``axes`` summed (or the renorm's ``dim``),
+    ``limit`` and its attribute ``attr``, ``text`` (the call as read);
+    ``reason`` why it is left alone, if it is; ``off`` when it sits in an
+    ``if`` that is false on the module."""
 
     def __init__(self, child, tensor_name, axes=None, limit=None, attr=None,
                  text='', reason=None, dim=None):
         self.child, self.tensor_name = tuple(child), tensor_name
         self.axes, self.limit, self.attr = axes, limit, attr
         self.text, self.reason, self.dim = text, reason, dim
-        self.off = False   # inside an ``if`` that is false on the module
-
-
-def _number(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+        self.off = False
 
 
 def _self_path(node):
@@ -177,9 +151,9 @@ def _renorm_spec(call, module):
     reason = None
     if p != 2:
         reason = '%s norms with p=%r; only p=2 is supported' % (text, p)
-    elif isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+    elif not integer(dim):
         reason = '%s: dim is not an integer' % text
-    elif not _number(limit):
+    elif not positive_number(limit):
         reason = '%s: maxnorm %s=%r is not a positive number' % (text, attr,
                                                                 limit)
     attr = attr[5:] if attr.startswith('self.') else attr
@@ -222,14 +196,14 @@ def _helper_spec(assign, cls, module):
                                                            None)
     text = 'self.%s(%s): norm over dim=self.%s, clamp at self.%s' % (
         method[0], '.'.join(['self'] + path + ['data']), axis[0], limit[0])
-    if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
+    if integer(axes):
         axes = (int(axes),)
     reason = None
-    if not _number(value):
+    if not positive_number(value):
         reason = '%s: %s=%r is not a positive number' % (text, limit[0],
                                                          value)
     elif not (isinstance(axes, tuple) and axes and all(
-            isinstance(a, numbers.Integral) for a in axes)):
+            integer(a) for a in axes)):
         reason = '%s: %s=%r is not an axis' % (text, axis[0], axes)
     return AttributeSpec(path[:-1], path[-1], axes=axes, limit=value,
                          attr=limit[0], text=text, reason=reason)
@@ -239,20 +213,20 @@ def _function(cls, name):
     """The parsed ``def name`` of the first class in ``cls``'s MRO that
     defines it outside torch, or None."""
     for klass in cls.__mro__:
-        if name not in vars(klass):
-            continue
-        if klass.__module__.split('.')[0] == 'torch':
-            return None
-        key = (klass, name)
-        if key not in _FORWARD_CACHE:
-            try:
-                source = textwrap.dedent(inspect.getsource(vars(klass)[name]))
-                tree = ast.parse(source).body[0]
-            except (OSError, TypeError, SyntaxError, IndexError):
-                tree = False
-            _FORWARD_CACHE[key] = tree
-        return _FORWARD_CACHE[key] or None
+        if name in vars(klass):
+            if klass.__module__.split('.')[0] == 'torch':
+                return None
+            return _parsed(klass, name)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(klass, name):
+    try:
+        source = textwrap.dedent(inspect.getsource(vars(klass)[name]))
+        return ast.parse(source).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
 
 
 def _forward_specs(module):
@@ -279,10 +253,6 @@ def _forward_specs(module):
     return specs
 
 
-def _join(prefix, name):
-    return prefix + '.' + name if prefix else name
-
-
 def _owner(module, child):
     for name in child:
         module = getattr(module, name, None)
@@ -291,82 +261,60 @@ def _owner(module, child):
     return module
 
 
-def attribute_layers(model):
-    """``[(prefix, module, limit attribute, [AttributeSpec] or None)]`` for
-    every module of ``model`` with a positive numeric ``max_norm`` /
-    ``max_norm_value`` attribute (not an Embedding, not a
-    parametrization); ``None`` when its forward cannot be read.
+def _resolve(spec, module):
+    """``(tensor, Constraint, None)`` for what ``spec`` renorms on
+    ``module``, or ``(None, None, reason)``."""
+    owner = _owner(module, spec.child)
+    if spec.reason or owner is None:
+        return None, None, spec.reason or ('%s: self.%s is not a module' % (
+            spec.text, '.'.join(spec.child)))
+    if parametrize.is_parametrized(owner, spec.tensor_name):
+        return None, None, ('%s renorms .data of a computed (parametrized) '
+                            'weight: the stored tensor is never bounded'
+                            % spec.text)
+    tensor = getattr(owner, spec.tensor_name, None)
+    if not isinstance(tensor, torch.Tensor) or tensor.dim() < 2:
+        return None, None, ('%s: not a tensor of 2 or more dimensions'
+                            % spec.text)
+    ndim = tensor.dim()
+    if spec.axes is None:
+        constraint = renorm_constraint(spec.attr, spec.dim, ndim, spec.limit)
+        if constraint is None:
+            return None, None, '%s: dim %d of a %d-D tensor' % (
+                spec.text, spec.dim, ndim)
+        return tensor, constraint, None
+    if not all(-ndim <= a < ndim for a in spec.axes):
+        return None, None, '%s: axes %r of a %d-D tensor' % (
+            spec.text, spec.axes, ndim)
+    axes = tuple(sorted(a % ndim for a in spec.axes))
+    return tensor, Constraint(spec.attr, 'axis' + ''.join(map(str, axes)),
+                              axes, float(spec.limit)), None
 
-    Each spec's ``owner`` is the module holding the renormed tensor and
-    ``tensor`` the tensor itself (or None, with a ``reason``)."""
-    found = []
+
+def attribute_constraints(model, parameters, by_tensor):
+    """Add the constraints of ``model``'s module-attribute layers to
+    ``by_tensor`` (``{id(tensor): [(Constraint, source)]}``, the
+    constraints found so far); returns the UnknownWeights of those left
+    alone (none for a layer whose parameters were already constrained).
+    ``parameters``: the ids of the model's parameters."""
+    covered, unknown = set(by_tensor), []
     for prefix, module in model.named_modules():
         if isinstance(module, _SKIPPED) or \
                 'parametrizations' in prefix.split('.'):
             continue
         attrs = [a for a in _LIMIT_ATTRS
-                 if _number(getattr(module, a, None))]
+                 if positive_number(getattr(module, a, None))]
         if not attrs:
             continue
-        specs = _forward_specs(module)
-        for spec in specs or ():
-            if spec.off:
-                continue
-            spec.owner = owner = _owner(module, spec.child)
-            spec.tensor = None
-            if owner is None or spec.reason:
-                spec.reason = spec.reason or ('%s: self.%s is not a module'
-                                              % (spec.text,
-                                                 '.'.join(spec.child)))
-                continue
-            if parametrize.is_parametrized(owner, spec.tensor_name):
-                spec.reason = (
-                    '%s renorms .data of a computed (parametrized) weight: '
-                    'the stored tensor is never bounded' % spec.text)
-                continue
-            tensor = getattr(owner, spec.tensor_name, None)
-            if not isinstance(tensor, torch.Tensor) or tensor.dim() < 2:
-                spec.reason = '%s: not a tensor of 2 or more dimensions' \
-                    % spec.text
-                continue
-            if spec.axes is None:
-                dim = spec.dim
-                if not -tensor.dim() <= dim < tensor.dim():
-                    spec.reason = '%s: dim %d of a %d-D tensor' % (
-                        spec.text, dim, tensor.dim())
-                    continue
-                dim %= tensor.dim()
-                spec.dim = dim
-                spec.axes = tuple(i for i in range(tensor.dim()) if i != dim)
-            elif not all(-tensor.dim() <= a < tensor.dim()
-                         for a in spec.axes):
-                spec.reason = '%s: axes %r of a %d-D tensor' % (
-                    spec.text, spec.axes, tensor.dim())
-                continue
-            else:
-                spec.axes = tuple(sorted(a % tensor.dim() for a in spec.axes))
-            spec.tensor = tensor
-        found.append((prefix, module, attrs[0], specs))
-    return found
-
-
-def attribute_constraints(model, entries, by_tensor):
-    """``({id(tensor): [(Constraint, source)]}, [UnknownWeight])`` for
-    the module-attribute layers of ``model``; ``entries`` are
-    :func:`normsafe_init.torch.discovery.parameter_index`'s, ``by_tensor``
-    the constraints already found (a layer they cover is not reported)."""
-    found, unknown = {}, []
-    index = dict((id(e.tensor), e) for e in entries)
-    for prefix, module, attr, specs in attribute_layers(model):
-        covered = any(id(t) in by_tensor for t in module.parameters())
+        known = any(id(t) in covered for t in module.parameters())
         cls = parametrize.type_before_parametrizations(module).__name__
-        limit = getattr(module, attr)
+        attr, limit = attrs[0], getattr(module, attrs[0])
+        specs = _forward_specs(module)
         if not specs:
-            if not covered:
-                name = (_join(prefix, 'weight') if hasattr(module, 'weight')
-                        else prefix)
+            if not known:
                 unknown.append(UnknownWeight(
-                    name, cls, {attr: limit},
+                    dotted(prefix, 'weight') if hasattr(module, 'weight')
+                    else prefix, cls, {attr: limit},
                     'has %s=%g, but no renorm in its forward that '
                     'normsafe_init can read (declare it with constraints=)'
                     % (attr, limit)))
@@ -374,25 +322,16 @@ def attribute_constraints(model, entries, by_tensor):
         for spec in specs:
             if spec.off:   # e.g. torcheeg's weight_norm=False
                 continue
-            name = _join(_join(prefix, '.'.join(spec.child)),
-                         spec.tensor_name)
-            entry = index.get(id(spec.tensor)) if spec.tensor is not None \
-                else None
-            if entry is None:
-                if not covered:
+            tensor, constraint, reason = _resolve(spec, module)
+            if tensor is None or id(tensor) not in parameters:
+                if not known:
                     unknown.append(UnknownWeight(
-                        name, cls, {spec.attr or attr: spec.limit},
-                        spec.reason or '%s: not a parameter' % spec.text))
+                        dotted(prefix, *spec.child + (spec.tensor_name,)),
+                        cls, {spec.attr or attr: spec.limit},
+                        reason or '%s: not a parameter' % spec.text))
                 continue
-            if spec.dim is not None:
-                kind = 'dim%d' % spec.dim
-            else:
-                kind = 'axis' + ''.join(str(a) for a in spec.axes)
-            parts = found.setdefault(id(spec.tensor), [])
-            if any(c.axes == spec.axes for c, _ in parts):
-                continue
-            parts.append((Constraint(spec.attr, kind, spec.axes,
-                                     float(spec.limit)),
-                          '%s.%s=%g (forward: %s)' % (cls, spec.attr,
-                                                      spec.limit, spec.text)))
-    return found, unknown
+            parts = by_tensor.setdefault(id(tensor), [])
+            if not any(c.axes == constraint.axes for c, _ in parts):
+                parts.append((constraint, '%s.%s=%g (forward: %s)' % (
+                    cls, spec.attr, spec.limit, spec.text)))
+    return unknown

@@ -1,48 +1,33 @@
 """Find the max-norm constrained tensors of a ``torch.nn.Module``.
 
-PyTorch has no max-norm constraint of its own; three kinds are found:
-
 =============================  ==================================  ============================
 where                          what it does                        vectors (``axes`` summed)
 =============================  ==================================  ============================
-a parametrization with a       braindecode ``MaxNormParametrize``:  slices along dim 0: every
-numeric ``max_norm``           ``X.renorm(p=2, dim=0, maxnorm=c)``  axis but 0 (a ``dim`` or ``p``
-                               (``Conv1d/2dWithConstraint``,        attribute, if it has one, is
-                               ``LinearWithConstraint``)            honoured; ``p`` must be 2)
-braindecode ``MaxNorm``        ``MaxNormLinear``: scales every     axis 0 (the columns of an
-(``max_norm_val``)             column ``X[:, j]`` above            ``(out, in)`` weight)
-                               ``max_norm_val`` onto it
-``nn.Embedding(max_norm=c)``,  renorms the looked-up rows in       rows: every axis but 0
-``nn.EmbeddingBag``            ``forward``, in place               (``norm_type`` must be 2)
-a module with a numeric        renorms ``self.weight.data`` (or a  as its renorm: see
-``max_norm`` (torcheeg,        child's) in ``forward``             :mod:`.attribute`
-speechbrain, MetaBCI)
-``constraints=`` (declared)    ``torch.renorm(W, 2, dim, c)``,      every axis but ``dim``
-                               e.g. after ``optimizer.step()``     (default 0)
+a parametrization with a       braindecode ``MaxNormParametrize``:  slices along ``dim`` (default
+numeric ``max_norm``           ``X.renorm(p=2, dim=0, maxnorm=c)``  0; ``p`` must be 2)
+braindecode ``MaxNorm``        ``MaxNormLinear``: every column      axis 0
+(``max_norm_val``)             above ``max_norm_val`` onto it
+``nn.Embedding(max_norm=c)``,  renorms the looked-up rows in       every axis but 0
+``nn.EmbeddingBag``            ``forward`` (``norm_type`` 2)
+a module with a numeric        renorms ``self.weight.data`` (or a  :mod:`.attribute`
+``max_norm`` attribute         child's) in ``forward``
+``constraints=`` (declared)    ``torch.renorm(W, 2, dim, c)``      every axis but ``dim``
 =============================  ==================================  ============================
 
-An embedding whose weight is tied to a module registered before it is
-found all the same (named after the embedding).
+The tensor described is the stored one (``parametrizations.<name>.original``
+for a parametrization: the tensor the optimizer updates). braindecode's
+``MaxNorm.right_inverse`` stores a column of norm ``r > c`` as
+``X * r / c``; the init check undoes that map. A max-norm parametrization
+that is not first in its chain, or whose chain stores several tensors, is
+reported and left alone (an ``UnknownWeight``).
 
-Parametrizations are recognised by their attributes (braindecode is never
-imported). braindecode's ``MaxNorm`` has a ``right_inverse`` that stores a
-column of norm ``r > c`` as ``X * r / c`` (norm ``r**2 / c``); the stored
-tensor is what is measured and repaired, and the init check undoes that
-map. The tensor described is the stored one: for a parametrization,
-``parametrizations.<name>.original``, the tensor the optimizer updates. A
-max-norm parametrization that is not the first of its chain, or whose chain
-stores several tensors, is reported and left alone (an ``UnknownWeight``).
-
-Names: a weight is named as the model exposes it, ``<module path>.<name>``
-(``'final_layer.weight'``); ``constraints``, ``init``, ``layers`` and
-``exclude`` accept that name and, in ``constraints`` and ``init``, the
-stored name of ``named_parameters()``
-(``'final_layer.parametrizations.weight.original'``) and fnmatch patterns
-(``'head.*.weight'``). A name or pattern that matches nothing is an error.
+A weight is named as the model exposes it (``'final_layer.weight'``);
+``constraints`` and ``init`` also take the stored name of
+``named_parameters()`` and fnmatch patterns. A name or pattern that matches
+nothing is an error.
 """
+import collections
 import fnmatch
-import math
-import numbers
 import warnings
 
 import numpy as np
@@ -52,25 +37,17 @@ from torch.nn.utils import parametrize
 from ..weights import Constraint, UnknownWeight
 from .attribute import attribute_constraints
 from .inits import assumed_family, check_assumed, declared_family
-from .weights import TorchWeight, to_numpy
+from .weights import (TorchWeight, dotted, integer, positive_number,
+                      renorm_constraint, to_numpy)
 
-__all__ = ['find_constrained', 'parameter_index', 'Entry']
+__all__ = ['find_constrained', 'check_options', 'parameter_index', 'Entry']
 
-_PATTERN_CHARS = '*?['
+#: One tensor of the model: ``name`` (as exposed), ``stored`` (its name in
+#: ``named_parameters()``), its ``module``, ``tensor_name`` and ``tensor``.
+Entry = collections.namedtuple('Entry',
+                               'name stored module tensor_name tensor')
 
-
-class Entry:
-    """One tensor of the model: ``name`` (as exposed), ``stored`` (its name
-    in ``named_parameters()``), ``module``, ``tensor_name``, ``tensor``."""
-
-    def __init__(self, name, stored, module, tensor_name, tensor):
-        self.name, self.stored = name, stored
-        self.module, self.tensor_name, self.tensor = (module, tensor_name,
-                                                      tensor)
-
-
-def _join(prefix, name):
-    return prefix + '.' + name if prefix else name
+_EMBEDDINGS = (torch.nn.Embedding, torch.nn.EmbeddingBag)
 
 
 def parameter_index(model):
@@ -89,158 +66,145 @@ def parameter_index(model):
                 and parts[-1] == 'original'):
             prefix = '.'.join(parts[:-3])
             tensor_name = parts[-2]
-        entries.append(Entry(_join(prefix, tensor_name), stored,
+        entries.append(Entry(dotted(prefix, tensor_name), stored,
                              owners[prefix], tensor_name, tensor))
     return entries
 
 
-def _real(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
-
-
-def _renorm_axes(ndim, dim):
-    return tuple(i for i in range(ndim) if i != dim)
-
-
-def _spec_of(param):
-    """What a parametrization module is, by its attributes: ``None`` (not a
-    max-norm), ``('renorm', attr, limit, dim)``, ``('maxnorm', attr,
-    limit, None)``, or ``('unknown', attr, value, reason)``."""
+def _spec_of(param, ndim):
+    """``None`` if the parametrization ``param`` is no max-norm, else
+    ``(attr, value, Constraint or None, reason)`` for an ``ndim``-D stored
+    tensor."""
     cls = type(param).__name__
     if hasattr(param, 'max_norm_val'):
-        value = getattr(param, 'max_norm_val')
-        if cls == 'MaxNorm' and _real(value):
-            return 'maxnorm', 'max_norm_val', float(value), None
-        return ('unknown', 'max_norm_val', value,
-                '%s.max_norm_val=%r: only braindecode MaxNorm (positive '
-                'number) is known' % (cls, value))
+        value = param.max_norm_val
+        if cls == 'MaxNorm' and positive_number(value):
+            return ('max_norm_val', value,
+                    Constraint('max_norm_val', 'col', (0,), float(value)),
+                    None)
+        return ('max_norm_val', value, None, '%s.max_norm_val=%r: only '
+                'braindecode MaxNorm (positive number) is known'
+                % (cls, value))
     if not hasattr(param, 'max_norm'):
         return None
-    value = getattr(param, 'max_norm')
-    if not _real(value):
-        return ('unknown', 'max_norm', value,
-                '%s.max_norm is not a positive number' % cls)
+    value = param.max_norm
     p = getattr(param, 'p', getattr(param, 'norm_type', 2))
     dim = getattr(param, 'dim', 0)
-    if p != 2:
-        return ('unknown', 'max_norm', value,
-                '%s norms with p=%r; only p=2 is supported' % (cls, p))
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        return ('unknown', 'max_norm', value,
-                '%s.dim=%r is not an integer' % (cls, dim))
-    return 'renorm', 'max_norm', float(value), int(dim)
+    constraint = reason = None
+    if not positive_number(value):
+        reason = '%s.max_norm is not a positive number' % cls
+    elif p != 2:
+        reason = '%s norms with p=%r; only p=2 is supported' % (cls, p)
+    elif not integer(dim):
+        reason = '%s.dim=%r is not an integer' % (cls, dim)
+    elif ndim >= 2:
+        constraint = renorm_constraint('max_norm', dim, ndim, value)
+    if constraint is None and reason is None:
+        reason = 'renorm along dim %d of a %d-D tensor' % (dim, ndim)
+    return 'max_norm', value, constraint, reason
 
 
-def _parametrized(model, entries):
-    """``({id(tensor): [(Constraint, source)]}, [UnknownWeight])`` for the
-    max-norm parametrizations of ``model``."""
-    by_tensor, unknown = {}, []
+def _parametrized(model, by_tensor):
+    """Add the max-norm parametrizations of ``model`` to ``by_tensor``;
+    returns the ones left alone, as UnknownWeights."""
+    unknown = []
     for prefix, module in model.named_modules():
         if not parametrize.is_parametrized(module):
             continue
         for tensor_name, chain in module.parametrizations.items():
-            specs = [(i, p, _spec_of(p)) for i, p in enumerate(chain)]
+            original = getattr(chain, 'original', None)
+            ndim = 0 if original is None else original.dim()
+            specs = [(i, p, _spec_of(p, ndim)) for i, p in enumerate(chain)]
             specs = [s for s in specs if s[2] is not None]
             if not specs:
                 continue
-            name = _join(prefix, tensor_name)
-            stored = _join(prefix, 'parametrizations.%s.original'
-                           % tensor_name)
-            attrs = dict((s[2][1], s[2][2]) for s in specs)
+            first, param, (attr, limit, constraint, reason) = specs[0]
             chain_names = ', '.join(type(p).__name__ for p in chain)
-            reason = None
-            if not hasattr(chain, 'original'):
+            if original is None:
                 reason = ('the parametrization chain (%s) stores several '
                           'tensors' % chain_names)
             elif len(specs) > 1:
                 reason = ('the parametrization chain (%s) has several '
                           'max-norms' % chain_names)
-            elif specs[0][0] != 0:
+            elif first != 0:
                 reason = ('the max-norm is not first in the parametrization '
                           'chain (%s): it does not act on the stored tensor'
                           % chain_names)
-            elif specs[0][2][0] == 'unknown':
-                reason = specs[0][2][3]
-            if reason is None and specs[0][2][0] == 'renorm':
-                ndim = chain.original.dim()
-                dim = specs[0][2][3]
-                if ndim < 2 or not -ndim <= dim < ndim:
-                    reason = ('renorm along dim %d of a %d-D tensor'
-                              % (dim, ndim))
+            name = dotted(prefix, tensor_name)
             if reason is not None:
                 cls = parametrize.type_before_parametrizations(module)
-                unknown.append(UnknownWeight(name, cls.__name__,
-                                             attrs, reason, path=stored))
+                unknown.append(UnknownWeight(
+                    name, cls.__name__, dict((s[2][0], s[2][1]) for s in specs),
+                    reason, path=dotted(prefix, 'parametrizations',
+                                        tensor_name, 'original')))
                 continue
-            kind, attr, limit, dim = specs[0][2]
-            tensor = chain.original
-            if kind == 'renorm':
-                dim %= tensor.dim()
-                constraint = Constraint(attr, 'dim%d' % dim,
-                                        _renorm_axes(tensor.dim(), dim),
-                                        limit)
-            else:
-                constraint = Constraint(attr, 'col', (0,), limit)
-            source = '%s(%s=%g) parametrization' % (type(specs[0][1]).__name__,
+            source = '%s(%s=%g) parametrization' % (type(param).__name__,
                                                     attr, limit)
-            by_tensor.setdefault(id(tensor), []).append((constraint, source))
-    return by_tensor, unknown
+            by_tensor.setdefault(id(original), []).append((constraint,
+                                                           source))
+    return unknown
 
 
-def _embeddings(model, entries):
-    """Constraints of ``nn.Embedding`` / ``nn.EmbeddingBag`` with
-    ``max_norm``, and the unknown ones. A weight tied to a module
+def _embeddings(model, entries, by_tensor):
+    """Add ``nn.Embedding`` / ``nn.EmbeddingBag`` with ``max_norm`` to
+    ``by_tensor``; returns the ones left alone. A weight tied to a module
     registered before the embedding is listed under that module's name by
     ``named_parameters()``: its entry is renamed after the embedding."""
-    by_tensor, unknown = {}, []
+    unknown = []
     index = dict((id(e.tensor), i) for i, e in enumerate(entries))
-    embedding = (torch.nn.Embedding, torch.nn.EmbeddingBag)
     for prefix, module in model.named_modules():
-        if not isinstance(module, embedding) or module.max_norm is None:
+        if not isinstance(module, _EMBEDDINGS) or module.max_norm is None:
             continue
-        name = _join(prefix, 'weight')
-        if parametrize.is_parametrized(module, 'weight'):
-            tensor = module.parametrizations.weight.original
-        else:
-            tensor = module.weight
+        parametrized = parametrize.is_parametrized(module, 'weight')
+        tensor = (module.parametrizations.weight.original if parametrized
+                  else module.weight)
         i = index.get(id(tensor))
         if i is None:
             continue
         entry = entries[i]
         if entry.module is not module:  # tied: renamed after the embedding
-            entries[i] = entry = Entry(name, entry.stored, module, 'weight',
-                                       tensor)
+            entries[i] = entry = Entry(dotted(prefix, 'weight'), entry.stored,
+                                       module, 'weight', tensor)
         cls = type(module).__name__
-        attrs = {'max_norm': module.max_norm, 'norm_type': module.norm_type}
         reason = None
-        if parametrize.is_parametrized(module, 'weight'):
+        if parametrized:
             reason = 'its weight is parametrized: forward renorms a copy'
         elif module.norm_type != 2:
             reason = 'norm_type=%r; only 2 is supported' % module.norm_type
-        elif not _real(module.max_norm):
+        elif not positive_number(module.max_norm):
             reason = 'max_norm is not a positive number'
         if reason:
-            unknown.append(UnknownWeight(entry.name, cls, attrs, reason,
-                                         path=entry.stored))
+            unknown.append(UnknownWeight(
+                entry.name, cls, {'max_norm': module.max_norm,
+                                  'norm_type': module.norm_type},
+                reason, path=entry.stored))
             continue
-        constraint = Constraint('max_norm', 'dim0',
-                                _renorm_axes(entry.tensor.dim(), 0),
-                                float(module.max_norm))
         source = '%s(max_norm=%g)' % (cls, module.max_norm)
-        if entry.stored != _join(prefix, 'weight'):
+        if entry.stored != dotted(prefix, 'weight'):
             source += ', tied to %s' % entry.stored
-        by_tensor[id(entry.tensor)] = [(constraint, source)]
-    return by_tensor, unknown
+        by_tensor[id(tensor)] = [(renorm_constraint(
+            'max_norm', 0, tensor.dim(), module.max_norm), source)]
+    return unknown
+
+
+def _mapping(value, option):
+    """The items of ``constraints`` / ``init``, keys checked."""
+    if value is None:
+        return []
+    if not hasattr(value, 'items'):
+        raise ValueError('%s must be a dict of parameter names; got %r'
+                         % (option, value))
+    for key in value:
+        if not isinstance(key, str):
+            raise ValueError('%s keys must be parameter names (str); got %r'
+                             % (option, key))
+    return list(value.items())
 
 
 def _match(key, entries, option):
     """Indices of ``entries`` a key of ``option`` (``'constraints'``,
     ``'init'``) names; ``ValueError`` if none."""
-    if not isinstance(key, str):
-        raise ValueError('%s keys must be parameter names (str); got %r'
-                         % (option, key))
-    pattern = any(ch in key for ch in _PATTERN_CHARS)
+    pattern = any(ch in key for ch in '*?[')
     if pattern:
         hits = [i for i, e in enumerate(entries)
                 if fnmatch.fnmatchcase(e.name, key)
@@ -257,56 +221,62 @@ def _match(key, entries, option):
     return hits
 
 
-def _checked_mapping(value, option):
-    if value is None:
-        return {}
-    if not hasattr(value, 'items'):
-        raise ValueError('%s must be a dict of parameter names; got %r'
-                         % (option, value))
-    return value
-
-
-def _declared(value, key, entry):
-    """The Constraint ``constraints[key]`` declares for ``entry``."""
-    where = 'constraints[%r]' % key
+def _limit_and_dim(key, value):
+    """``(limit, dim)`` of ``constraints[key]``; ``dim`` is checked against
+    the tensor later."""
     if hasattr(value, 'items'):
-        extra = sorted(set(value) - {'max_norm', 'dim'})
-        if extra or 'max_norm' not in value:
-            raise ValueError('%s must be a number or a dict with keys '
-                             "'max_norm' and optionally 'dim'; got %r"
-                             % (where, value))
+        if set(value) - {'max_norm', 'dim'} or 'max_norm' not in value:
+            raise ValueError('constraints[%r] must be a number or a dict with '
+                             "keys 'max_norm' and optionally 'dim'; got %r"
+                             % (key, value))
         limit, dim = value['max_norm'], value.get('dim', 0)
     else:
         limit, dim = value, 0
-    if not _real(limit):
-        raise ValueError('%s: max_norm must be a finite real number > 0; '
-                         'got %r' % (where, limit))
-    ndim = entry.tensor.dim()
+    if not positive_number(limit):
+        raise ValueError('constraints[%r]: max_norm must be a finite real '
+                         'number > 0; got %r' % (key, limit))
+    return limit, dim
+
+
+def check_options(constraints, init):
+    """``ValueError`` for a malformed ``constraints`` or ``init`` value,
+    before any model is seen (the skorch callback checks at construction).
+    """
+    for key, value in _mapping(constraints, 'constraints'):
+        _, dim = _limit_and_dim(key, value)
+        if not integer(dim):
+            raise ValueError('constraints[%r]: dim must be an integer; got %r'
+                             % (key, dim))
+    for key, spec in _mapping(init, 'init'):
+        declared_family(spec, (2, 2), 'init[%r]' % key)
+
+
+def _declared(key, value, entry):
+    """The Constraint ``constraints[key]`` declares for ``entry``."""
+    limit, dim = _limit_and_dim(key, value)
+    shape, ndim = tuple(entry.tensor.shape), entry.tensor.dim()
     if ndim < 2:
-        raise ValueError('%s: torch.renorm needs a tensor of at least 2 '
-                         'dimensions; %s has shape %r'
-                         % (where, entry.name, tuple(entry.tensor.shape)))
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) \
-            or not -ndim <= dim < ndim:
-        raise ValueError('%s: dim must be an integer in [%d, %d] for %s of '
-                         'shape %r; got %r' % (where, -ndim, ndim - 1,
-                                               entry.name,
-                                               tuple(entry.tensor.shape), dim))
-    dim = int(dim) % ndim
-    return Constraint('max_norm', 'dim%d' % dim, _renorm_axes(ndim, dim),
-                      float(limit))
+        raise ValueError('constraints[%r]: torch.renorm needs a tensor of at '
+                         'least 2 dimensions; %s has shape %r'
+                         % (key, entry.name, shape))
+    constraint = renorm_constraint('max_norm', dim, ndim, limit)
+    if constraint is None:
+        raise ValueError('constraints[%r]: dim must be an integer in [%d, %d] '
+                         'for %s of shape %r; got %r'
+                         % (key, -ndim, ndim - 1, entry.name, shape, dim))
+    return constraint
 
 
 def _add_declared(constraints, entries, by_tensor):
     claimed = {}
-    for key, value in _checked_mapping(constraints, 'constraints').items():
+    for key, value in _mapping(constraints, 'constraints'):
         for i in _match(key, entries, 'constraints'):
             entry = entries[i]
             if i in claimed:
                 raise ValueError('constraints: %s is named by both %r and %r'
                                  % (entry.name, claimed[i], key))
             claimed[i] = key
-            new = _declared(value, key, entry)
+            new = _declared(key, value, entry)
             parts = by_tensor.setdefault(id(entry.tensor), [])
             same = [c for c, _ in parts if c.axes == new.axes]
             if same and same[0].limit != new.limit:
@@ -344,10 +314,8 @@ def _family(entry, parts, init_spec):
     """``(family, note, source, mask)`` of one constrained tensor."""
     module, shape = entry.module, tuple(entry.tensor.shape)
     mask = None
-    if isinstance(module, (torch.nn.Embedding, torch.nn.EmbeddingBag)) and \
-            getattr(module, 'padding_idx', None) is not None:
-        row = entry.tensor.detach()[module.padding_idx]
-        if not bool(row.any()):
+    if isinstance(module, _EMBEDDINGS) and module.padding_idx is not None:
+        if not bool(entry.tensor.detach()[module.padding_idx].any()):
             mask = np.ones(shape, dtype=np.float32)
             mask[module.padding_idx] = 0
     if init_spec is not None:
@@ -373,9 +341,8 @@ def _family(entry, parts, init_spec):
 
 
 def find_constrained(model, constraints=None, init=None):
-    """The constrained tensors of ``model`` (see the module docstring).
-
-    Returns ``(weights, unknown)``: a list of :class:`TorchWeight` in
+    """The constrained tensors of ``model`` (see the module docstring):
+    ``(weights, unknown)``, a list of :class:`TorchWeight` in
     ``named_parameters()`` order and a list of
     :class:`normsafe_init.weights.UnknownWeight`. Raises ``ValueError`` for
     a bad ``constraints`` or ``init`` entry, naming it; nothing is changed.
@@ -384,20 +351,15 @@ def find_constrained(model, constraints=None, init=None):
         raise ValueError('model must be a torch.nn.Module; got %r'
                          % type(model).__name__)
     entries = parameter_index(model)
-    by_tensor, unknown = _parametrized(model, entries)
-    embedded, more = _embeddings(model, entries)
-    by_tensor.update(embedded)
-    unknown.extend(more)
-    attributed, more = attribute_constraints(model, entries, by_tensor)
-    for key, parts in attributed.items():
-        have = by_tensor.setdefault(key, [])
-        have.extend(p for p in parts
-                    if not any(c.axes == p[0].axes for c, _ in have))
-    unknown.extend(more)
+    by_tensor = {}
+    unknown = _parametrized(model, by_tensor)
+    unknown += _embeddings(model, entries, by_tensor)
+    unknown += attribute_constraints(
+        model, set(id(e.tensor) for e in entries), by_tensor)
     _add_declared(constraints, entries, by_tensor)
     constrained = [e for e in entries if by_tensor.get(id(e.tensor))]
     specs = {}
-    for key, spec in _checked_mapping(init, 'init').items():
+    for key, spec in _mapping(init, 'init'):
         for i in _match(key, constrained, 'init'):
             if i in specs:
                 raise ValueError('init: %s is named by both %r and %r'

@@ -1,40 +1,21 @@
-"""``enforce_constraints``: keep every stored max-norm tensor within its
-limit after every optimizer step.
+"""``enforce_constraints``: project every stored max-norm tensor onto its
+limit after each optimizer step, as Keras's ``MaxNorm`` and pylearn2 do
+(why, and when not to: the README's ``enforce_constraints`` section).
 
-Why: :func:`normsafe_init.torch.make_safe` fixes the start, but a
-renorm *parametrization* (braindecode's ``MaxNormParametrize``) only
-renorms a computed copy in ``forward``: the stored tensor
-(``parametrizations.weight.original``, the one the optimizer updates)
-drifts above the limit within tens of steps (EEGNeX: the worst row at
-2.4x its limit after 40 SGD steps), and a row stored at ``r > c`` gets its
-gradient scaled by ``c / r`` again. Keras's ``MaxNorm`` and pylearn2
-project the stored weight after each update; this does the same for a
-``torch.nn.Module``: after every ``optimizer.step()``, for each
-constrained tensor ``W`` and each constraint (limit ``c``, vectors summed
-over ``axes``)::
-
-    W <- W * c / max(||W||_axes, c)
-
-i.e. a vector of norm ``r > c`` is scaled onto ``c`` and every other
-vector is multiplied by exactly 1 (bit-identical). For float16 /
-bfloat16 tensors the norms are computed in float32 and ``c`` is lowered by
-half the type's epsilon, so the rounded result is at or below ``c``. The parametrization
-then stays (nearly) the identity and never scales the gradient; a layer
-that renorms ``weight.data`` in its own ``forward`` (torcheeg,
-speechbrain) finds nothing left to do.
-
-Cost: per constraint one ``torch.linalg.vector_norm(..., out=buf)`` into
-a buffer of one number per vector (allocated once, at registration), a
-``clamp_``, a ``div`` by a 0-d limit tensor on the same device and one
-in-place ``mul_``; nothing is allocated per step in proportion to the
-model and nothing is read back to the host. It runs from
-``optimizer.register_step_post_hook`` (torch >= 2.0).
+For float16 / bfloat16 tensors the norms are computed in float32 and the
+limit is lowered by half the type's epsilon, so the rounded result is at
+or below it. Per constraint and step: one ``torch.linalg.vector_norm``
+into a buffer of one number per vector (allocated once), a ``clamp_``, a
+``div`` by a 0-d limit tensor and one in-place ``mul_``; nothing is read
+back to the host.
 """
 import logging
 
 import torch
 
 from .._logging import ensure_visible
+from ..options import Options
+from ..run import select
 from .discovery import find_constrained
 
 __all__ = ['enforce_constraints', 'Enforcer']
@@ -42,29 +23,6 @@ __all__ = ['enforce_constraints', 'Enforcer']
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 log = logging.getLogger('normsafe_init.torch')
-
-
-def _names(value, option):
-    if value is None:
-        return None
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ValueError('%s must be a list of weight names; got %r'
-                         % (option, value))
-    return list(value)
-
-
-def _select(weights, unknown, layers, exclude):
-    known = [w.name for w in weights] + [u.name for u in unknown]
-    for option, wanted in (('layers', layers), ('exclude', exclude)):
-        missing = [n for n in wanted or () if n not in known]
-        if missing:
-            raise ValueError('%s names %s, not a constrained weight of this '
-                             'model; constrained weights: %s'
-                             % (option, ', '.join(missing),
-                                ', '.join(known) or 'none'))
-    return [w for w in weights
-            if (layers is None or w.name in layers)
-            and w.name not in (exclude or ())]
 
 
 class _Projection:
@@ -76,8 +34,6 @@ class _Projection:
         self.axes, self.limit = tuple(constraint.axes), constraint.limit
         shape = [1 if i in self.axes else n
                  for i, n in enumerate(tensor.shape)]
-        # Half precision: norms in float32, and the target lowered by half
-        # an ulp so that the rounded product lands at or below the limit.
         low = tensor.dtype in _LOW_PRECISION
         dtype = torch.float32 if low else tensor.dtype
         self.target = self.limit * (
@@ -167,28 +123,13 @@ def enforce_constraints(model, optimizer, constraints=None, layers=None,
     limits after every ``optimizer.step()``; returns an :class:`Enforcer`
     (call ``.remove()`` to stop).
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Its constraints are found as :func:`normsafe_init.torch.make_safe`
-        finds them (braindecode's parametrizations, ``nn.Embedding
-        (max_norm=...)``, module-attribute layers of torcheeg / speechbrain
-        / MetaBCI, and ``constraints``).
-    optimizer : torch.optim.Optimizer
-        Only the constrained tensors among its parameters are projected
-        (the others are listed in ``.skipped``).
-    constraints : dict or None
-        As in ``make_safe``: ``{name or pattern: c}`` or ``{name:
-        {'max_norm': c, 'dim': d}}`` (``torch.renorm``'s ``dim``).
-    layers, exclude : list of str or None
-        Only / not these weight names (``'final_layer.weight'``).
-
-    Nothing is projected at registration: run ``make_safe`` first to
-    bring the initial draw within ``fraction x limit`` (projecting a fresh
-    draw onto the limit is what pins it there).
-
-    For each constraint (limit ``c``, norms summed over ``axes``), after
-    each step, in place under ``torch.no_grad()`` (same dtype, device)::
+    The constraints are found as :func:`normsafe_init.torch.make_safe`
+    finds them (``constraints`` as there); ``layers`` / ``exclude`` select
+    weight names; only the tensors ``optimizer`` updates are projected
+    (the others are listed in ``.skipped``). Nothing is projected at
+    registration: run ``make_safe`` first. For each constraint (limit
+    ``c``, norms summed over ``axes``), after each step, in place under
+    ``torch.no_grad()``::
 
         W <- W * c / max(||W||_axes, c)
 
@@ -211,20 +152,16 @@ def enforce_constraints(model, optimizer, constraints=None, layers=None,
     if not hasattr(optimizer, 'register_step_post_hook'):
         raise ValueError('enforce_constraints needs torch >= 2.0 '
                          '(Optimizer.register_step_post_hook)')
-    layers, exclude = _names(layers, 'layers'), _names(exclude, 'exclude')
+    options = Options(layers=layers, exclude=exclude, action='report')
     weights, unknown = find_constrained(model, constraints)
-    weights = _select(weights, unknown, layers, exclude)
     stepped = set(id(p) for group in optimizer.param_groups
                   for p in group['params'])
     projections, skipped = [], []
-    for weight in weights:
+    for weight in select(weights, options, unknown):
         if id(weight.tensor) not in stepped:
             skipped.append(weight.name)
             continue
         weight.check_writable()
-    for weight in weights:
-        if weight.name in skipped:
-            continue
         projections.extend(_Projection(weight, c) for c in weight.constraints)
     enforcer = Enforcer(model, optimizer, projections, skipped)
     ensure_visible()

@@ -1,51 +1,36 @@
 """Which init family a PyTorch weight was drawn from: assumed, or declared.
 
-A tensor does not say how it was initialised. ``make_safe`` therefore
-*assumes* the default of the module type that owns the weight, checks the
-assumption against the tensor, and lets the user override it with
-``init=``:
+A tensor does not say how it was initialised: ``make_safe`` *assumes* the
+default of the first known class in the owning module's MRO, checks the
+tensor against it, and lets ``init=`` override it:
 
-- braindecode ``Conv2dWithConstraint``: ``xavier_uniform_(gain=1)`` in
-  its ``__init__`` -> ``Uniform(irange=sqrt(6 / (fan_in + fan_out)))``;
-- ``nn.Linear``, ``nn.Conv1d/2d/3d``, ``nn.ConvTranspose1d/2d/3d`` (so
-  also braindecode's ``LinearWithConstraint``, ``Conv1dWithConstraint``,
-  ``MaxNormLinear``, which keep the default): ``reset_parameters``'s
-  ``kaiming_uniform_(a=sqrt(5))``, i.e. ``U(-1/sqrt(fan_in),
-  1/sqrt(fan_in))`` -> ``Uniform(irange=1/sqrt(fan_in))``;
-- ``nn.Embedding``, ``nn.EmbeddingBag``: ``normal_()``, ``N(0, 1)`` (the
-  ``padding_idx`` row zero, masked) -> ``Gaussian(istdev=1)``;
+- braindecode ``Conv2dWithConstraint``: ``xavier_uniform_(gain=1)`` ->
+  ``Uniform(sqrt(6 / (fan_in + fan_out)))``;
+- ``nn.Linear``, ``nn.ConvNd``, ``nn.ConvTransposeNd`` (and braindecode
+  layers that keep their default): ``kaiming_uniform_(a=sqrt(5))`` ->
+  ``Uniform(1/sqrt(fan_in))``;
+- ``nn.Embedding``, ``nn.EmbeddingBag``: ``normal_()`` ->
+  ``Gaussian(1)`` (a zero ``padding_idx`` row masked);
 - anything else, or a subclass that overrides ``reset_parameters``:
-  unknown (family None: ``reinit`` rescales, and says why).
+  unknown (``reinit`` rescales, and says why).
 
-The first of these classes found in the module's MRO decides.
+Fans are torch's: for a weight of shape ``(d0, d1, k...)``, ``fan_in = d1
+* prod(k)``, ``fan_out = d0 * prod(k)``.
 
-Fans are torch's (``torch.nn.init._calculate_fan_in_and_fan_out``): for a
-weight of shape ``(d0, d1, k...)``, ``fan_in = d1 * prod(k)`` and
-``fan_out = d0 * prod(k)`` (a Linear weight is ``(out, in)``; a ConvNd
-weight ``(out, in / groups, k...)``).
+:func:`check_assumed` rejects an assumed family the tensor contradicts: an
+entry beyond a Uniform's bound (relative slack 1e-3), or a mean square off
+its expected value by more than 6 standard errors (``sqrt(0.8 / N)``
+relative for a Uniform, ``sqrt(2 / N)`` for a Gaussian) plus 1e-3 (a
+model that re-draws its weights, a trained one). A family declared with
+``init=`` is trusted as given:
 
-The check (:func:`check_assumed`) rejects an assumed family the tensor
-contradicts: an entry beyond a Uniform's bound ``irange`` (relative slack
-1e-3), or a mean square off its expected value (``irange**2 / 3``,
-``istdev**2``) by more than ``6`` standard errors (``sqrt(0.8 / N)``
-relative for a Uniform, ``sqrt(2 / N)`` for a Gaussian, ``N`` entries) plus
-1e-3. A model that re-draws its weights in its constructor (braindecode's
-``TCFormer`` applies ``xavier_uniform_`` to its parametrized head; a
-trained model) is caught this way: the family becomes None, ``reinit``
-falls back to ``rescale`` and the reason is logged. A family declared with
-``init=`` is trusted as given.
-
-``init=`` maps weight names (fnmatch patterns allowed) to
-
-- a :class:`normsafe_init.laws.InitFamily` (``Uniform(0.05)``,
-  ``Gaussian(0.01)``);
+- a :class:`normsafe_init.laws.InitFamily` (``Uniform(0.05)``);
 - ``('uniform', a)``: ``U(-a, a)``; ``('normal', std)``: ``N(0, std**2)``;
 - ``('xavier_uniform', gain=1)``, ``('xavier_normal', gain=1)``,
   ``('kaiming_uniform', a=0)``, ``('kaiming_normal', a=0)`` (torch's
-  ``mode='fan_in'``, ``nonlinearity='leaky_relu'``), ``'default'``
-  (``kaiming_uniform_(a=sqrt(5))``): scale computed from the weight's fans
-  as ``torch.nn.init`` does; a bare string is the name with its default;
-- None: the init is unknown (``reinit`` rescales).
+  ``mode='fan_in'``, ``'leaky_relu'``), ``'default'``
+  (``kaiming_uniform_(a=sqrt(5))``); a bare string takes the default;
+- None: the init is unknown.
 
 >>> from normsafe_init.torch.inits import declared_family
 >>> declared_family(('xavier_uniform', 1.0), (4, 248), 'init[head.weight]')

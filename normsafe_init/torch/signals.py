@@ -1,55 +1,22 @@
-"""What the host shows about training: signals a torch model or optimizer
-carries besides its weight values.
+"""What a torch model or optimizer shows about training besides its
+weight values: optimizer state for a weight's tensor (evidence on that
+weight), and BatchNorm layers that tracked at least
+:data:`BATCHNORM_TRAINED` batches (``num_batches_tracked`` is part of
+``state_dict()``, so ``load_state_dict`` and skorch's ``load_params``
+bring it along).
 
-- per weight: the optimizer holds state for its tensor (Adam moments, an
-  SGD momentum buffer; ``optimizer.state[param]`` non-empty) ->
-  ``evidence`` "the optimizer holds state for it" on that weight;
-- per model: the optimizer holds state for any parameter; a BatchNorm
-  layer whose ``num_batches_tracked`` is at least
-  :data:`BATCHNORM_TRAINED` (it is part of ``state_dict()``, so it also
-  comes with ``load_state_dict`` and skorch's ``load_params``).
-
-Why 100 batches: each forward in train mode adds 1, and what runs before
-training (a shape check, a summary, a sanity batch or two) stays far
-below; 100 is a fraction of one epoch of most training sets, and a
-pretrained model has tracked thousands. A count below it proves nothing
-either way, so it is not reported.
-
-skorch: ``initialize()`` + ``load_params(f_params=...)`` leaves no mark of
-its own (the module's tensors are overwritten in place, the history stays
-empty); what it loads carries the signals above (BatchNorm counters,
-optimizer state with ``f_optimizer``). A model without either is judged
-from its weight values alone.
+Why 100 batches: what runs before training (a shape check, a sanity
+batch) stays far below, and a pretrained model has tracked thousands; a
+lower count proves nothing either way.
 """
 import torch
 
-__all__ = ['BATCHNORM_TRAINED', 'optimizer_trained', 'batchnorm_trained',
-           'model_trained', 'add_evidence']
+__all__ = ['BATCHNORM_TRAINED', 'batchnorm_trained', 'add_evidence']
 
 #: ``num_batches_tracked`` from which a BatchNorm layer shows training.
 BATCHNORM_TRAINED = 100
 
 _STATE = 'the optimizer holds state for it'
-
-
-def _check_optimizer(optimizer):
-    if optimizer is not None and not isinstance(optimizer,
-                                                torch.optim.Optimizer):
-        raise ValueError('optimizer must be a torch.optim.Optimizer or None; '
-                         'got %r' % type(optimizer).__name__)
-
-
-def optimizer_trained(optimizer):
-    """Why ``optimizer`` shows training (a non-empty state: Adam moments,
-    SGD momentum buffers), or None."""
-    _check_optimizer(optimizer)
-    if optimizer is None:
-        return None
-    state = [s for s in optimizer.state.values() if s]
-    if state:
-        return ('the optimizer holds state for %d parameter(s)'
-                % len(state))
-    return None
 
 
 def batchnorm_trained(model, threshold=BATCHNORM_TRAINED):
@@ -67,20 +34,15 @@ def batchnorm_trained(model, threshold=BATCHNORM_TRAINED):
             % (best[0] or '(model)', best[1], threshold))
 
 
-def model_trained(model, optimizer=None):
-    """The first model-level signal of training, or None: BatchNorm
-    counters, and (only when given: skorch's ``load_params(f_optimizer=
-    ...)`` restores state for parameters that may not be constrained)
-    optimizer state."""
-    return batchnorm_trained(model) or optimizer_trained(optimizer)
-
-
 def add_evidence(weights, optimizer):
     """Add "the optimizer holds state for it" to the ``evidence`` of every
-    weight whose stored tensor has optimizer state; returns their names."""
-    _check_optimizer(optimizer)
+    weight whose stored tensor has optimizer state (Adam moments, a
+    momentum buffer); returns their names."""
     if optimizer is None:
         return []
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError('optimizer must be a torch.optim.Optimizer or None; '
+                         'got %r' % type(optimizer).__name__)
     names = []
     for weight in weights:
         if optimizer.state.get(weight.tensor) and _STATE not in \

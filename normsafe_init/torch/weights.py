@@ -1,21 +1,46 @@
-"""A PyTorch tensor described for the core: read as numpy, written in place.
+"""A PyTorch tensor described for the core: read as numpy, written in
+place; and the small helpers every torch discovery path shares."""
+import math
+import numbers
 
-The tensor is the *stored* one: for a parametrized weight
-(``torch.nn.utils.parametrize``) that is
-``module.parametrizations.weight.original``, the tensor the optimizer
-updates and the max-norm parametrization reads; for ``nn.Embedding`` and a
-declared constraint the parameter itself.
-"""
 import numpy as np
 import torch
 from torch.nn.utils.parametrize import type_before_parametrizations
 
-from ..weights import ConstrainedWeight
+from ..weights import Constraint, ConstrainedWeight
 
-__all__ = ['TorchWeight', 'to_numpy']
+__all__ = ['TorchWeight', 'to_numpy', 'positive_number', 'integer',
+           'renorm_constraint', 'dotted']
 
 # dtypes numpy has no type for are read as float32 and written back cast.
 _NUMPY_DTYPES = (torch.float16, torch.float32, torch.float64)
+
+
+def positive_number(value):
+    """Whether ``value`` is a finite real number > 0 (not a bool)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def integer(value):
+    """Whether ``value`` is an integer (not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def renorm_constraint(attr, dim, ndim, limit):
+    """The Constraint of ``renorm(p=2, dim=dim, maxnorm=limit)`` on an
+    ``ndim``-D tensor (the slices along ``dim`` are normed: every other
+    axis summed), or None if ``dim`` is not an integer axis of it."""
+    if not integer(dim) or not -ndim <= dim < ndim:
+        return None
+    dim = int(dim) % ndim
+    return Constraint(attr, 'dim%d' % dim,
+                      tuple(i for i in range(ndim) if i != dim), float(limit))
+
+
+def dotted(*parts):
+    """``'a.b.c'`` from the non-empty ``parts``."""
+    return '.'.join(p for p in parts if p)
 
 
 def to_numpy(tensor):
