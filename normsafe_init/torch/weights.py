@@ -55,16 +55,13 @@ def to_numpy(tensor):
 
 
 class TorchWeight(ConstrainedWeight):
-    """One constrained tensor of a ``torch.nn.Module``.
-
-    Besides :class:`normsafe_init.weights.ConstrainedWeight`'s attributes:
-    ``tensor`` (the stored ``nn.Parameter``, changed only with ``copy_``
-    under ``torch.no_grad()``), ``module`` (its owner), ``init_source``
-    (what the family is based on: an assumed module default, ``init=``, or
-    None) and ``sources`` (where each constraint was found). ``name`` is
-    the weight as the model exposes it (``'final_layer.weight'``), ``path``
-    the stored tensor's name in ``named_parameters()``
-    (``'final_layer.parametrizations.weight.original'``).
+    """One constrained tensor of a ``torch.nn.Module``: ``name`` as the
+    model exposes it (``'final_layer.weight'``), ``path`` the stored
+    tensor's name (``'final_layer.parametrizations.weight.original'``),
+    ``tensor`` the stored ``nn.Parameter`` (written with ``copy_`` under
+    ``torch.no_grad()``), ``module`` its owner, ``init_source`` what the
+    family rests on (an assumed default, ``init=``, or None), ``sources``
+    where each constraint was found.
     """
 
     def __init__(self, name, path, tensor, module, constraints, sources,
@@ -87,9 +84,7 @@ class TorchWeight(ConstrainedWeight):
 
     def check_writable(self):
         """``ValueError`` naming this weight if its stored tensor cannot be
-        written in place: an inference tensor (created under
-        ``torch.inference_mode()``), or one on the ``meta`` device (no
-        storage). Checked for every weight before any is written."""
+        written in place (an inference tensor, the ``meta`` device)."""
         tensor = self.tensor
         if tensor.device.type == 'meta':
             raise ValueError('%s (%s) is on the meta device: it has no values '
