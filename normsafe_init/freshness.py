@@ -29,25 +29,11 @@ exactly uniform). On a fresh draw the
 Kolmogorov-Smirnov on ``Phi(z)`` (shape); their smallest p-value times 3
 (and times the number of constraints) below ``ALPHA_LAW`` is decisive.
 
-====================  ==========================  ==========================
-init                  pinned fingerprint          law mismatch
-====================  ==========================  ==========================
-declared              trained (law's band)        trained
-declared all-zero     trained                     trained (a nonzero vector)
-assumed               trained (law-free band)     reported, not decisive
-unknown (None)        trained (law-free band)     not tested
-====================  ==========================  ==========================
-
-An assumed init (a torch module's default the user never declared) may
-simply not be what drew the weight (braindecode's TCFormer redraws its head
-with ``xavier_uniform_``), so a mismatch with it is no evidence of
-training. A braindecode model trained with its renorm *parametrization*
-stores rows above the limit (the projection acts in ``forward``), and older
-braindecode layers projected before the last optimizer step: neither is
-pinned, so such a loaded model is caught by the host's signals, not here.
-An init that itself fixes every norm at the limit (orthogonal with
-``gain = limit``, a normalised init) is indistinguishable from a projection:
-describe it to the judge as a family, not as unknown.
+The verdict each kind of evidence gives, and why an assumed init's mismatch
+is not decisive: README, "What it will not change". An init that itself
+fixes every norm at the limit (orthogonal with ``gain = limit``, a
+normalised init) is indistinguishable from a projection: describe it to
+the judge as a family, not as unknown.
 
 >>> import numpy as np
 >>> from normsafe_init.weights import Constraint
@@ -70,15 +56,15 @@ from scipy import special
 from ._record import Record
 from .norms import PINNED_RTOL
 
-__all__ = ['ALPHA_LAW', 'ALPHA_PINNED', 'Verdict', 'judge', 'judge_analysis',
-           'pinned_rtol']
+__all__ = ['ALPHA_LAW', 'ALPHA_PINNED', 'Verdict', 'judge']
 
 #: Per-weight false-alarm rate of the law tests (all statistics and
 #: constraints together, Bonferroni).
 ALPHA_LAW = 1e-6
 #: Per-weight false-alarm rate of the pinned-vector test.
 ALPHA_PINNED = 1e-7
-#: ``rtol = max(PINNED_RTOL, _EPS_FACTOR * eps(dtype))``.
+#: ``rtol = max(PINNED_RTOL, _EPS_FACTOR * eps)``: 1e-4 for float32 and
+#: wider, 1.95e-3 for float16, 1.56e-2 for bfloat16.
 _EPS_FACTOR = 2.0
 #: Margin on the law's probability of the pinned band.
 _BAND_SAFETY = 2.0
@@ -93,24 +79,6 @@ _EXACT_CAP = 256
 _Z_CAP = 40.0
 _SEED = 1511
 _grids = {}
-
-
-def _eps(dtype):
-    if 'bfloat16' in str(dtype):
-        return 2.0 ** -7
-    for name in (dtype, str(dtype).replace('torch.', '')):
-        try:
-            return float(np.finfo(np.dtype(name)).eps)
-        except (TypeError, ValueError):
-            pass
-    return 0.0
-
-
-def pinned_rtol(dtype=None):
-    """Relative tolerance of "on the limit" for a weight stored in ``dtype``
-    (numpy dtype or name; ``'bfloat16'`` understood): ``1e-4`` for float32
-    and wider, ``2 eps`` for float16 (1.95e-3) and bfloat16 (1.56e-2)."""
-    return max(PINNED_RTOL, _EPS_FACTOR * _eps(dtype))
 
 
 def _fmt_p(p):
@@ -266,7 +234,7 @@ class Verdict(Record):
                                     self.evidence)
 
 
-def _part(family, norms, n, constraint, law, dtype, trusted, rng):
+def _part(family, norms, n, constraint, law, eps, trusted, rng):
     norms = np.asarray(norms, dtype=np.float64).ravel()
     if not np.all(np.isfinite(norms)):
         raise ValueError('norms of %s must be finite' % constraint.attr)
@@ -277,7 +245,7 @@ def _part(family, norms, n, constraint, law, dtype, trusted, rng):
         if ns.size != norms.size:
             raise ValueError('n must give one count per vector (%d); got %d'
                              % (norms.size, ns.size))
-    eps, rtol = _eps(dtype), pinned_rtol(dtype)
+    rtol = max(PINNED_RTOL, _EPS_FACTOR * eps)
     zero_init = family is not None and family.kind == 'zero'
     groups, where = np.unique(ns, return_inverse=True)
     out = {'attr': constraint.attr, 'vectors': int(norms.size),
@@ -340,7 +308,7 @@ def _law_text(t, what, scale):
             % (what, t['sd'], t['expected_sd'], _fmt_p(t['p_law'])))
 
 
-def judge(family, parts, assumed=False, dtype=None):
+def judge(family, parts, assumed=False, eps=0.0):
     """Judge whether a weight is a fresh draw of ``family`` or trained.
 
     Parameters
@@ -357,8 +325,9 @@ def judge(family, parts, assumed=False, dtype=None):
     assumed : bool or str
         The init is assumed, not declared (a str says by whom, e.g.
         ``'torch default'``): a law mismatch is then reported, not decisive.
-    dtype : numpy dtype or str, optional
-        The stored weight's dtype (sets the pinned tolerance).
+    eps : float
+        Machine epsilon of the stored type (sets the pinned tolerance;
+        :func:`normsafe_init.weights.machine_eps`).
 
     Returns
     -------
@@ -378,7 +347,7 @@ def judge(family, parts, assumed=False, dtype=None):
         return Verdict(False, None, 'not observed: not judged', None, None, [],
                        observed=False)
     tests = [_part(family, p[0], p[1], p[2], p[3] if len(p) > 3 else True,
-                   dtype, trusted, rng) for p in parts]
+                   eps, trusted, rng) for p in parts]
     count = len(tests)
     what = ('the declared' if trusted else 'the assumed')
     if family is None:
@@ -427,24 +396,3 @@ def judge(family, parts, assumed=False, dtype=None):
         text = 'no projection fingerprint: %s' % tail
     return Verdict(False, None, text, law_fits, rests_on, tests)
 
-
-def judge_analysis(weight, analyses, assumed=False, dtype=None):
-    """:func:`judge` for a :class:`normsafe_init.weights.ConstrainedWeight`
-    and its per-constraint analyses (anything with ``.norms`` and
-    ``.constraint``): the mask's live counts are aligned with the norms
-    (fully masked vectors dropped), and a sparse init has no law for rows.
-    ``dtype`` overrides ``weight.dtype`` (a bfloat16 variable read as
-    float32: pass ``'bfloat16'``)."""
-    family = weight.family
-    parts = []
-    for part in analyses:
-        c, norms = part.constraint, part.norms
-        n, _ = weight.fan_in(c)
-        if norms is not None and np.ndim(n) > 0:
-            live = (np.asarray(weight.mask) != 0).sum(axis=c.axes).ravel()
-            norms, n = np.asarray(norms).ravel()[live > 0], live[live > 0]
-        law = not (family is not None and family.kind == 'sparse'
-                   and c.kind == 'row')
-        parts.append((norms, n, c, law))
-    return judge(family, parts, assumed=assumed,
-                 dtype=weight.dtype if dtype is None else dtype)

@@ -29,23 +29,12 @@ import numpy as np
 
 from . import repairs
 from ._record import Record
-from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
+from .norms import DEFAULT_RTOL, count_above, summarize
 from .options import ACTIONS
 from .solver import solve
 
 __all__ = ['ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan', 'analyze',
-           'plan_repair', 'rounding_margin']
-
-
-def rounding_margin(eps):
-    """The relative margin under ``t`` that a planned norm keeps so that
-    the stored norm is still ``<= t`` after rounding to a type of machine
-    epsilon ``eps``: each entry is multiplied and rounded with a relative
-    error of at most the unit roundoff ``u = eps / 2`` twice, so a vector's
-    norm grows by at most ``(1 + u)**2 - 1 < 2.5 u``. The margin is
-    ``3 u = 1.5 eps``: 1.8e-7 for float32, 1.5e-3 for float16, 1.2e-2 for
-    bfloat16."""
-    return 1.5 * float(eps)
+           'plan_repair']
 
 
 def _n_repr(n):
@@ -88,9 +77,7 @@ class ConstraintAnalysis(object):
         self.norms = self.before = None
         self.breaks = False
         if value is not None:
-            self.norms = vector_norms(value, constraint.axes,
-                                      mask=weight.mask,
-                                      name=weight.name + ' weight')
+            self.norms = weight.vector_norms(value, constraint)
             self.before = summarize(self.norms, self.target,
                                     constraint.limit)
             self.breaks = self.before.above_target > 0
@@ -193,21 +180,6 @@ class RepairPlan(Record):
         """Whether applying the plan changes the weight."""
         return self.value is not None or self.factors is not None
 
-    def apply(self, weight):
-        """Write the planned weight with ``weight.write`` (a
-        :class:`normsafe_init.weights.ConstrainedWeight`: same variable,
-        dtype and shape). Factor plans multiply the current value in place
-        (``weight.read_writable()``), so no second copy of the weight is
-        made where the framework lends its buffer."""
-        if self.value is not None:
-            weight.write(self.value)
-        elif self.factors is not None:
-            current = weight.read_writable()
-            for axes, factors in self.factors:
-                repairs.apply_factors(current, axes, factors)
-            weight.write(current)
-
-
 
 def analyze(weight, value, fraction, confidence=0.99, mode='max'):
     """Analyse ``value`` (the weight's current numpy value, or None for
@@ -216,16 +188,14 @@ def analyze(weight, value, fraction, confidence=0.99, mode='max'):
     return LayerAnalysis(weight, value, fraction, confidence, mode)
 
 
-def _norms_all(weight, value):
-    return [vector_norms(value, c.axes, mask=weight.mask,
-                         name=weight.name + ' weight')
-            for c in weight.constraints]
-
-
 def _aims(analysis):
-    """Each constraint's ``t``, less the rounding margin of the stored
-    dtype (:func:`rounding_margin`): what a repair aims at."""
-    margin = rounding_margin(analysis.weight.eps)
+    """What a repair aims at: each constraint's ``t``, less a margin that
+    keeps the stored norm ``<= t`` after rounding to the stored type. Each
+    entry is multiplied and rounded with a relative error of at most
+    ``u = eps / 2`` twice, so a norm grows by at most ``(1 + u)**2 - 1 <
+    2.5 u``; the margin is ``3 u = 1.5 eps`` (1.8e-7 for float32, 1.5e-3
+    for float16, 1.2e-2 for bfloat16)."""
+    margin = 1.5 * analysis.weight.eps
     return [part.target * (1 - margin) for part in analysis.parts]
 
 
@@ -268,7 +238,7 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
 
     ``value`` itself is never modified (it may be the live weight).
     ``rescale`` and single-constraint ``clip`` plan per-vector factors
-    (applied in place by :meth:`RepairPlan.apply`; the norms after are
+    (applied in place by :func:`normsafe_init.run.run`; the norms after are
     derived from the measured ones); ``reinit`` and a column-then-row
     ``clip`` build a new array. ``rng`` (a dedicated
     ``numpy.random.RandomState``) is needed for ``reinit``.
@@ -306,15 +276,15 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
         after = [before[0] * factors]
         plan.applied = 'clip'
     elif action == 'clip':  # col then row: the row norms need the copy
-        new, clipped = value, 0
+        new, clipped = np.array(value, copy=True), 0
         for i, part in enumerate(analysis.parts):
-            norms = before[i] if i == 0 else vector_norms(
-                new, part.constraint.axes, mask=weight.mask,
-                name=weight.name + ' weight')
+            norms = before[i] if i == 0 else weight.vector_norms(
+                new, part.constraint)
             factors = repairs.plan_clip(norms, aims[i])
             clipped += int(np.count_nonzero(factors != 1.0))
-            new = repairs.scaled_copy(new, part.constraint.axes, factors)
-        after = _norms_all(weight, new)  # the row clip moved the columns
+            repairs.apply_factors(new, part.constraint.axes, factors)
+        after = [weight.vector_norms(new, c)  # the row clip moved the columns
+                 for c in weight.constraints]
         plan.clipped = clipped
         plan.applied = 'clip'
     else:  # reinit
@@ -326,7 +296,7 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
         for tries in range(1, retries + 2):
             repairs.reinit(new, family, weight.constraints[0].axes, rng,
                            name=weight.name, mask=weight.mask)
-            after = _norms_all(weight, new)
+            after = [weight.vector_norms(new, c) for c in weight.constraints]
             if not _breaks(aims, after):
                 break
         plan.tries = tries

@@ -28,7 +28,7 @@ from ._validation import check_positive
 from .norms import vector_norms
 
 __all__ = ['EPSILON', 'plan_rescale', 'plan_clip', 'apply_factors',
-           'scaled_copy', 'rescale', 'clip', 'reinit']
+           'rescale', 'clip', 'reinit']
 
 #: Floor of the divisor, as in pylearn2's ``T.maximum(1e-7, norms)``.
 EPSILON = 1e-7
@@ -81,20 +81,6 @@ def apply_factors(W, axes, factors):
         shape[axis] = 1
     W *= factors.reshape(shape)
     return W
-
-
-def scaled_copy(W, axes, factors):
-    """``W * factors`` as a new array of ``W``'s dtype, in one pass
-    (``factors``: a scalar or one value per vector, as for
-    :func:`apply_factors`). A factor of exactly 1.0 copies its vector
-    bit-identically."""
-    factors = np.asarray(factors, dtype=np.float64).astype(W.dtype)
-    if factors.ndim:
-        shape = list(W.shape)
-        for axis in np.atleast_1d(axes):
-            shape[axis] = 1
-        factors = factors.reshape(shape)
-    return np.multiply(W, factors)
 
 
 def rescale(W, axes, target, name='W', mask=None):

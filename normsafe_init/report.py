@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from .norms import PINNED_RTOL, vector_norms
+from .norms import PINNED_RTOL
 from .weights import format_n
 
 __all__ = ['AuditReport', 'format_table', 'log_lines', 'metric_names',
@@ -136,8 +136,7 @@ def metrics(weights):
         for constraint in weight.constraints:
             over, pinned = metric_names(weight, constraint)
             try:
-                norms = vector_norms(value, constraint.axes,
-                                     mask=weight.mask, name=weight.name)
+                norms = weight.vector_norms(value, constraint)
             except ValueError:   # NaN or inf: a diverged run goes on
                 out[over] = out[pinned] = float('nan')
                 continue

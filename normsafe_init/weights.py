@@ -20,7 +20,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 
 from ._record import Record
-from .norms import vector_shape
+from .norms import vector_norms, vector_shape
 
 __all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'bad_limit',
            'format_n', 'machine_eps']
@@ -188,6 +188,13 @@ class ConstrainedWeight(object):
         """Raise ``ValueError`` naming the weight if :meth:`write` would be
         refused (a read-only or inference tensor, a meta device). Called for
         every weight a run changes before any is written."""
+
+    def vector_norms(self, value, constraint):
+        """The norms of ``value``'s vectors under ``constraint`` (with the
+        mask), float64; ``ValueError`` naming the weight if any is NaN or
+        Inf."""
+        return vector_norms(value, constraint.axes, mask=self.mask,
+                            name=self.name + ' weight')
 
     def fan_in(self, constraint):
         """``(n, m)`` of one constraint: entries per vector and vectors.
