@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from .norms import PINNED_RTOL
+from .norms import count_pinned
 from .weights import format_n
 
 __all__ = ['AuditReport', 'format_table', 'log_lines', 'metric_names',
@@ -141,9 +141,8 @@ def metrics(weights):
                 out[over] = out[pinned] = float('nan')
                 continue
             out[over] = float(norms.max() / constraint.limit)
-            out[pinned] = float(np.mean(
-                np.abs(norms - constraint.limit)
-                <= PINNED_RTOL * constraint.limit))
+            out[pinned] = count_pinned(norms, constraint.limit) / float(
+                norms.size)
     return out
 
 
