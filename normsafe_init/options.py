@@ -70,9 +70,7 @@ class Options(Record):
     fraction : float in (0, 1], default 0.5
         Target ``t = fraction x limit`` for every vector.
     action : {'rescale', 'clip', 'reinit', 'report'}, default 'rescale'
-        ``rescale``: the whole weight times ``t / max norm``; ``clip``: each
-        vector above ``t`` onto ``t``; ``reinit``: redraw from the declared
-        init at the solved safe scale; ``report``: change nothing.
+        What to do to a weight that breaks ``t`` (:mod:`normsafe_init.plan`).
     confidence : float in (0, 1), default 0.99
         For ``reinit``: P(all vectors <= t) at the solved scale.
     mode : {'max', 'mean'}, default 'max'

@@ -14,8 +14,8 @@ Actions:
 ``rescale``
     ``W *= min_c(t / max ||w||_c)`` over the layer's constraints.
 ``clip``
-    every vector above ``t`` onto ``t`` (column constraint first, as
-    pylearn2 does), others bit-identical.
+    every vector above ``t`` onto ``t``, ``w *= t / max(||w||, 1e-7)``
+    (pylearn2's projection; column constraint first), others bit-identical.
 ``reinit``
     redraw from the declared family at the solved safe scale (the smallest
     over the layer's constraints); if the draw still breaks ``t`` (chance

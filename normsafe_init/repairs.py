@@ -1,24 +1,11 @@
-"""Repairs that bring a weight tensor's vector norms under a target ``t``.
+"""Repairs that bring a weight tensor's vector norms under a target ``t``
+(what each does: :mod:`normsafe_init.plan`).
 
-Each repair is split into a *plan* (computed from the norms, changes
-nothing) and an *apply* step, so a caller can plan every layer first and
-only then change any of them. The one-call forms (:func:`rescale`,
-:func:`clip`, :func:`reinit`) work in place on a numpy array and keep its
-dtype and shape.
-
-=============  ==============================================================
-repair         effect
-=============  ==============================================================
-``rescale``    ``W *= t / max_j ||w_j||``: one factor for the whole tensor;
-               keeps every direction and the relative spread of the norms.
-``clip``       ``w_j *= t / max(||w_j||, 1e-7)`` for each ``||w_j|| > t``:
-               pylearn2's own projection, onto ``t`` instead of the limit;
-               vectors within range are left bit-identical.
-``reinit``     redraw the tensor from the declared family at a (solved)
-               safe scale, from a dedicated seeded ``RandomState``.
-=============  ==============================================================
-
-A zero-norm vector is never divided by.
+Each is a *plan* computed from the norms (:func:`plan_rescale`,
+:func:`plan_clip`), applied by :func:`apply_factors`, so a caller can plan
+every layer before changing any; the one-call forms (:func:`rescale`,
+:func:`clip`, :func:`reinit`) work in place on a numpy array, keeping its
+dtype and shape. A zero-norm vector is never divided by.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -1,24 +1,13 @@
 """One run of normsafe_init over a model's constrained weights.
 
-Every adapter (the pylearn2 extension, the Keras callback, the PyTorch
-``make_safe`` and skorch callback) describes its weights as
+Every adapter describes its weights as
 :class:`normsafe_init.weights.ConstrainedWeight` objects, with the host's
-signs of training, and calls :func:`run`. The policy is here:
-
-1. select the weights (``layers`` / ``exclude`` name weights or the layers
-   that own them; an unknown name is an error);
-2. analyse **every** selected weight (norms, ``t = fraction x limit``, the
-   init's law, the solved safe scale: :mod:`normsafe_init.plan`) and judge
-   it: a fresh draw, or trained (the host's signals, an earlier record,
-   the weight's own values: :mod:`normsafe_init.freshness`). A weight
-   judged trained is only reported unless ``force``;
-3. plan the repair of every weight; any error so far (a non-finite
-   weight, say) leaves everything unchanged;
-4. check that every weight to change can be written, then write them (in
-   place, same dtype and shape); if a write still fails, what was written
-   is put back;
-5. log a line per constraint and a summary, and return a JSON-serialisable
-   record (chained to the record of an earlier run).
+signs of training, and calls :func:`run`, which selects the weights
+(``layers`` / ``exclude``), analyses and judges **every** one
+(:mod:`normsafe_init.plan`, :mod:`normsafe_init.freshness`; a weight judged
+trained is only reported unless ``force``), plans every repair (an error
+so far changes nothing), checks every target, writes them all or none,
+logs, and returns a record chained to an earlier run's.
 
 Example (a plain numpy weight, as an adapter would describe it)::
 
