@@ -39,29 +39,25 @@ def number(value):
     return '%s' % (value,)
 
 
+def _numeric(text):
+    try:
+        float(text)
+    except ValueError:
+        return text == '-'
+    return True
+
+
 def format_table(header, rows):
     """Text columns; a column whose every cell is a number (or ``-``) is
     right-aligned."""
     table = [list(header)] + [['%s' % (cell,) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-
-    def numeric(text):
-        try:
-            float(text)
-            return True
-        except ValueError:
-            return False
-
-    body = table[1:]
-    right = [bool(body) and all(numeric(row[i]) or row[i] == '-'
-                                for row in body)
+    right = [bool(rows) and all(_numeric(row[i]) for row in table[1:])
              for i in range(len(header))]
-    lines = []
-    for row in table:
-        cells = [cell.rjust(widths[i]) if right[i] else cell.ljust(widths[i])
-                 for i, cell in enumerate(row)]
-        lines.append('  '.join(cells).rstrip())
-    return '\n'.join(lines)
+    return '\n'.join(
+        '  '.join(cell.rjust(width) if r else cell.ljust(width)
+                  for cell, width, r in zip(row, widths, right)).rstrip()
+        for row in table)
 
 
 def _short(name, width=NAME_WIDTH):

@@ -177,15 +177,6 @@ def _apply_all(planned):
         raise
 
 
-def _measure_after(weight, analysis, plan):
-    """The stored norms after a repair of a low-precision weight, measured
-    (they are what the record and the next run see)."""
-    value = weight.read()
-    plan.after = [summarize(weight.vector_norms(value, part.constraint),
-                            part.target, part.constraint.limit)
-                  for part in analysis.parts]
-
-
 def run(weights, options, unknown=(), trained=None, previous=None, log=None,
         framework=None, force_hint='force=True'):
     """Make ``weights`` safe (see the module docstring); returns a
@@ -232,7 +223,11 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
     _apply_all(planned)                          # all or nothing
     for weight, analysis, plan, verdict in planned:
         if plan.changes and weight.eps > _LOW_PRECISION_EPS:
-            _measure_after(weight, analysis, plan)
+            value = weight.read()    # the stored norms, measured: what the
+            plan.after = [           # record and the next run see
+                summarize(weight.vector_norms(value, part.constraint),
+                          part.target, part.constraint.limit)
+                for part in analysis.parts]
         if not verdict.trained and verdict.rests_on:
             log.info('normsafe_init: %s: judged a fresh draw; %s%s',
                      weight.name, verdict.rests_on,
