@@ -17,7 +17,7 @@ Every family is a scale family (``||w|| = scale * ||u||``, see
   ``t``: ``scale = t / E||u||``.
 
 Defaults (``fraction`` 0.5, ``confidence`` 0.99, mode ``'max'``) come from
-:mod:`normsafe_init.defaults`. Example: the neukrill first fully connected
+:mod:`normsafe_init.options`. Example: the neukrill first fully connected
 layer (46208 inputs, 1024 columns, ``max_col_norm`` 1.9, ``fraction`` 0.5)
 needs ``istdev`` <= ~0.0043, where the declared 0.01 puts every column near
 2.15::
@@ -61,28 +61,15 @@ def _fan_in_repr(groups):
 
 
 class SafeScale(object):
-    """Result of :func:`solve`.
-
-    Attributes
-    ----------
-    family : InitFamily
-        The declared family with its scale set to the solved value.
-    param_name : str
-        ``'irange'``, ``'istdev'``, ``'sparse_stdev'`` or ``'stddev'``.
-    value : float
-        The solved parameter.
-    guaranteed : float or None
-        For bounded entries (``irange``, ``stddev``): ``t / bound(n_max)`` at
-        unit scale, the largest value for which no vector can exceed ``t``
-        at all.
-    target, limit, fraction, confidence, mode, n, m
-        The inputs (``n`` is an int, or ``{'min':..,'max':..}``).
-    mean_norm : float
-        Expected norm at ``value``.
-    max_quantile : float
-        Quantile ``confidence`` of the largest norm at ``value``.
-    prob_all_below : float
-        P(all norms <= target) at ``value``.
+    """Result of :func:`solve`: ``family`` (the declared family at the
+    solved scale), ``param_name`` (``'irange'``, ``'istdev'``,
+    ``'sparse_stdev'`` or ``'stddev'``), ``value`` (the solved parameter),
+    ``guaranteed`` (bounded entries: ``t / bound(n_max)`` at unit scale, the
+    largest value for which no vector can exceed ``t`` at all; else None),
+    the inputs ``target, limit, fraction, confidence, mode, n, m`` (``n``
+    an int or ``{'min':..,'max':..}``), and at ``value``: ``mean_norm``,
+    ``max_quantile`` (quantile ``confidence`` of the largest norm) and
+    ``prob_all_below`` (P(all norms <= target)).
     """
 
     def __init__(self, family, groups, limit, fraction, confidence, mode):
@@ -160,29 +147,11 @@ def solve(family, n, m=None, limit=1.0, fraction=DEFAULT_FRACTION,
     """The largest scale of ``family`` that keeps its norms under
     ``fraction * limit``.
 
-    Parameters
-    ----------
-    family : InitFamily
-        The declared init (its current scale is ignored; its other options,
-        ``include_prob`` and ``sparse_init``, are kept).
-    n : int or array of ints
-        Entries per vector (fan-in), or per-vector fan-ins.
-    m : int
-        Number of vectors (when ``n`` is an int).
-    limit : float > 0
-        The constraint (``max_col_norm``, ``max_row_norm``,
-        ``max_kernel_norm``).
-    fraction : float in (0, 1]
-        Target ``t = fraction * limit`` (default 0.5).
-    confidence : float in (0, 1)
-        Mode ``'max'``: required P(all m norms <= t) (default 0.99).
-    mode : {'max', 'mean'}
-        ``'max'`` (default): all vectors under ``t`` with probability
-        ``confidence``; ``'mean'``: expected norm equal to ``t``.
-
-    Returns
-    -------
-    SafeScale
+    ``family``: the declared init (its scale is ignored; ``include_prob``
+    and ``sparse_init`` are kept). ``n``: entries per vector (an int, with
+    ``m`` vectors) or per-vector fan-ins. ``limit``: the constraint;
+    ``fraction``, ``confidence``, ``mode``: see the module docstring.
+    Returns a :class:`SafeScale`.
     """
     groups, limit, fraction, confidence = _check_common(
         family, n, m, limit, fraction, confidence)
