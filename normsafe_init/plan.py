@@ -30,7 +30,6 @@ import numpy as np
 from . import repairs
 from ._record import Record
 from .norms import DEFAULT_RTOL, count_above, summarize
-from .options import ACTIONS
 from .solver import solve
 
 __all__ = ['ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan', 'analyze',
@@ -126,9 +125,7 @@ class LayerAnalysis(object):
 
     def __init__(self, weight, value, fraction, confidence, mode):
         self.weight = weight
-        self.fraction = fraction
         self.confidence = confidence
-        self.mode = mode
         self.parts = [ConstraintAnalysis(weight, c, value, fraction,
                                          confidence, mode)
                       for c in weight.constraints]
@@ -154,10 +151,7 @@ class RepairPlan(Record):
     ``factors`` (``[(axes, factors), ...]`` to multiply the weight by in
     place, for ``rescale`` and single-constraint ``clip``), ``factor``
     (rescale), ``clipped`` (count), ``new_init`` (family dict), ``tries``,
-    ``after`` (one NormSummary per constraint), ``reason``.
-
-    Applying a plan (:meth:`apply`) cannot fail half-way: everything was
-    computed by :func:`plan_repair`."""
+    ``after`` (one NormSummary per constraint), ``reason``."""
 
     _fields = ('action', 'applied', 'factor', 'clipped', 'new_init', 'tries',
                'lifted', 'after', 'reason')
@@ -240,12 +234,9 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
     ``rescale`` and single-constraint ``clip`` plan per-vector factors
     (applied in place by :func:`normsafe_init.run.run`; the norms after are
     derived from the measured ones); ``reinit`` and a column-then-row
-    ``clip`` build a new array. ``rng`` (a dedicated
-    ``numpy.random.RandomState``) is needed for ``reinit``.
+    ``clip`` build a new array. ``action``: one of ``options.ACTIONS``;
+    ``rng``: a dedicated ``numpy.random.RandomState`` (for ``reinit``).
     """
-    if action not in ACTIONS:
-        raise ValueError('action must be one of %s; got %r'
-                         % (', '.join(repr(a) for a in ACTIONS), action))
     weight = analysis.weight
     if not analysis.observed and action != 'report':
         raise ValueError('%s was not observed (its law alone was analysed): '
@@ -288,8 +279,6 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
         plan.clipped = clipped
         plan.applied = 'clip'
     else:  # reinit
-        if rng is None:
-            raise ValueError('reinit needs rng, a numpy.random.RandomState')
         family = analysis.recommended.family
         plan.new_init = family.to_dict()
         new = np.empty_like(value)

@@ -1,11 +1,8 @@
 """What the core knows of a constrained weight, whatever the framework.
 
-An adapter (pylearn2, Keras, PyTorch) finds the weights that carry a
-max-norm constraint and describes each one with a :class:`ConstrainedWeight`
-(subclassed to read and write its live variable); the core
-(:mod:`normsafe_init.plan`, :mod:`normsafe_init.run`) decides everything
-else: which weights are selected, whether each is a fresh draw or trained,
-whether it breaks, the targets, the repairs, the names and the records.
+An adapter describes each weight that carries a max-norm constraint with a
+:class:`ConstrainedWeight` (subclassed to read and write its live
+variable); :func:`normsafe_init.run.run` decides everything else.
 
 A *vector* is the slice one constraint bounds: with ``axes`` the axes
 summed over, ``||w||_j = sqrt(sum_{axes} W[..., j, ...]**2)``. For a
