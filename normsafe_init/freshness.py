@@ -326,12 +326,9 @@ def judge(family, parts, assumed=False, eps=0.0):
         The init is assumed, not declared (a str says by whom, e.g.
         ``'torch default'``): a law mismatch is then reported, not decisive.
     eps : float
-        Machine epsilon of the stored type (sets the pinned tolerance;
-        :func:`normsafe_init.weights.machine_eps`).
+        Machine epsilon of the stored type (sets the pinned tolerance).
 
-    Returns
-    -------
-    Verdict (examples: the module docstring)
+    Returns a :class:`Verdict` (examples: the module docstring).
     """
     trusted = family is not None and not assumed
     rng = np.random.RandomState(_SEED)

@@ -71,21 +71,14 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
     name : str
         Name of the tensor, used in error messages.
     block_bytes : int
-        Size of each worker's float64 scratch block (2 MiB by default); with
-        the per-vector sums, the only extra memory used.
+        Size of each worker's float64 scratch block (2 MiB by default).
     workers : int or None
         Threads sharing the work (numpy releases the GIL); default
         ``min(2, cpu_count)``.
 
-    Returns
-    -------
-    norms : ndarray of float64, shape ``W.shape`` without ``axes``
-
-    Raises
-    ------
-    ValueError
-        If ``W`` (or ``W * mask``) contains NaN or Inf; the message names the
-        tensor and how many vectors are affected.
+    Returns the norms, float64, of shape ``W.shape`` without ``axes``;
+    raises ``ValueError`` naming the tensor and how many vectors are
+    affected if ``W`` (or ``W * mask``) holds NaN or Inf.
     """
     W = np.asarray(W)
     if W.dtype.kind not in 'fiu':
