@@ -1,11 +1,9 @@
 """Per-layer analysis and repair plans (numpy only).
 
 :func:`analyze` measures one constrained weight against ``t = fraction *
-limit`` for each of its constraints and sets the measured norms beside what
-the declared init predicts and the safe parameter the solver recommends.
-:func:`plan_repair` computes (without applying) the new weight value for an
-action. Callers analyse and plan every layer first and apply afterwards, so
-an error leaves every weight as it was.
+limit`` for each of its constraints, beside what the declared init predicts
+and the safe parameter the solver recommends; :func:`plan_repair` computes
+(without applying) the new weight value for an action.
 
 Actions:
 

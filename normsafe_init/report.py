@@ -237,11 +237,9 @@ class AuditReport(object):
 
     def as_dict(self):
         """The numbers, JSON-serialisable."""
-        layers = []
-        for _, analysis, verdict in self.analyses:
-            out = analysis.as_dict()
-            out['verdict'] = None if verdict is None else verdict.as_dict()
-            layers.append(out)
+        layers = [dict(a.as_dict(),
+                       verdict=None if v is None else v.as_dict())
+                  for _, a, v in self.analyses]
         return {'options': self.options.as_dict(), 'layers': layers,
                 'unknown': [u.as_dict() for u in self.unknown],
                 'breaking': list(self.breaking),

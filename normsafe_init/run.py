@@ -110,7 +110,7 @@ def judge(weight, analysis, trained=None, processed=()):
     family, parts = weight.family, []
     for part in analysis.parts:
         c, norms, n = part.constraint, part.norms, part.n
-        if norms is not None and np.ndim(n) > 0:     # a mask: n live per vector
+        if norms is not None and np.ndim(n) > 0:   # a mask: n live per vector
             live = (weight.mask != 0).sum(axis=c.axes).ravel()
             norms = np.asarray(norms).ravel()[live > 0]
         law = not (family is not None and family.kind == 'sparse'
