@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from ._record import Record
 from ._validation import (check_choice, check_fraction, check_open_probability,
                           check_positive)
 from .options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
@@ -60,7 +61,7 @@ def _fan_in_repr(groups):
     return {'min': min(n for n, _ in groups), 'max': max(n for n, _ in groups)}
 
 
-class SafeScale(object):
+class SafeScale(Record):
     """Result of :func:`solve`: ``family`` (the declared family at the
     solved scale), ``param_name`` (``'irange'``, ``'istdev'``,
     ``'sparse_stdev'`` or ``'stddev'``), ``value`` (the solved parameter),
@@ -69,13 +70,20 @@ class SafeScale(object):
     the inputs ``target, limit, fraction, confidence, mode, n, m`` (``n``
     an int or ``{'min':..,'max':..}``), and at ``value``: ``mean_norm``,
     ``max_quantile`` (quantile ``confidence`` of the largest norm) and
-    ``prob_all_below`` (P(all norms <= target)).
+    ``prob_all_below`` (P(all norms <= target)). ``as_dict()``: its record
+    (``'parameter'`` is the solved value).
     """
+
+    _fields = (('parameter', 'value'), ('parameter_name', 'param_name'),
+               'init', 'guaranteed', 'target', 'limit', 'fraction',
+               'confidence', 'mode', 'n', 'm', 'mean_norm', 'max_quantile',
+               ('prob_all_below_target', 'prob_all_below'))
 
     def __init__(self, family, groups, limit, fraction, confidence, mode):
         self.family = family
         self.param_name = family.param_name
         self.value = family.scale
+        self.init = family.to_dict()
         self.target = fraction * limit
         self.limit = limit
         self.fraction = fraction
@@ -83,51 +91,25 @@ class SafeScale(object):
         self.mode = mode
         self.n = _fan_in_repr(groups)
         self.m = sum(m_j for _, m_j in groups)
-        self._args = _group_args(groups)
+        self._args = tuple(_group_args(groups))
+        self._laws = {}
         bound_unit = family.with_scale(1.0).bound(max(n for n, _ in groups))
         self.guaranteed = (self.target / bound_unit
                            if not math.isinf(bound_unit) else None)
 
-    # The law's quantities are computed when first asked for (a solve that
-    # only wants the value does not pay for them).
-    @property
-    def mean_norm(self):
-        if '_mean_norm' not in self.__dict__:
-            self._mean_norm = self.family.mean_norm(*self._args)
-        return self._mean_norm
+    def _law(self, method, *args):
+        """``family.<method>(*args, n, m)``, computed when first asked for (a
+        solve that only wants the value does not pay for it)."""
+        if method not in self._laws:
+            self._laws[method] = getattr(self.family, method)(
+                *(args + self._args))
+        return self._laws[method]
 
-    @property
-    def max_quantile(self):
-        if '_max_quantile' not in self.__dict__:
-            self._max_quantile = self.family.max_ppf(self.confidence,
-                                                     *self._args)
-        return self._max_quantile
-
-    @property
-    def prob_all_below(self):
-        if '_prob_all_below' not in self.__dict__:
-            self._prob_all_below = self.family.prob_all_below(self.target,
-                                                              *self._args)
-        return self._prob_all_below
-
-    def as_dict(self):
-        """JSON-serialisable dict; ``'parameter'`` is the solved value."""
-        return {
-            'parameter': self.value,
-            'parameter_name': self.param_name,
-            'init': self.family.to_dict(),
-            'guaranteed': self.guaranteed,
-            'target': self.target,
-            'limit': self.limit,
-            'fraction': self.fraction,
-            'confidence': self.confidence,
-            'mode': self.mode,
-            'n': self.n,
-            'm': self.m,
-            'mean_norm': self.mean_norm,
-            'max_quantile': self.max_quantile,
-            'prob_all_below_target': self.prob_all_below,
-        }
+    mean_norm = property(lambda self: self._law('mean_norm'))
+    max_quantile = property(lambda self: self._law('max_ppf',
+                                                   self.confidence))
+    prob_all_below = property(lambda self: self._law('prob_all_below',
+                                                     self.target))
 
     def __repr__(self):
         return ('SafeScale(%s=%.6g, target=%.6g, mode=%r, confidence=%g)'
