@@ -40,14 +40,10 @@ def vector_shape(shape, axes):
     (1200, 96)
     """
     axes = check_axes(axes, len(shape))
-    n = 1
-    for axis in axes:
-        n *= int(shape[axis])
-    m = 1
-    for axis, size in enumerate(shape):
-        if axis not in axes:
-            m *= int(size)
-    return n, m
+    n = np.prod([shape[a] for a in axes], dtype=np.int64)
+    m = np.prod([s for a, s in enumerate(shape) if a not in axes],
+                dtype=np.int64)
+    return int(n), int(m)
 
 
 def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,

@@ -35,10 +35,8 @@ __all__ = ['ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan', 'analyze',
 
 
 def _n_repr(n):
-    if np.ndim(n) == 0:
-        return int(n)
-    n = np.asarray(n)
-    return {'min': int(n.min()), 'max': int(n.max())}
+    lo, hi = int(np.min(n)), int(np.max(n))
+    return lo if np.ndim(n) == 0 else {'min': lo, 'max': hi}
 
 
 class ConstraintAnalysis(object):

@@ -93,12 +93,8 @@ def machine_eps(dtype):
 def format_n(n):
     """``n`` (entries per vector) as text: ``'25'``, or ``'3..9'`` when the
     vectors have their own counts (a mask)."""
-    if np.ndim(n) == 0:
-        return '%d' % int(n)
-    n = np.asarray(n)
-    if n.min() == n.max():
-        return '%d' % int(n.min())
-    return '%d..%d' % (int(n.min()), int(n.max()))
+    lo, hi = int(np.min(n)), int(np.max(n))
+    return '%d' % lo if lo == hi else '%d..%d' % (lo, hi)
 
 
 class ConstrainedWeight(object):
