@@ -38,11 +38,9 @@ class Constraint(object):
         Axes summed over for one vector's norm.
     limit : float
         The largest norm the constraint allows.
-    min_limit : float or None
-        The smallest (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm``).
-    min_attr : str or None
-        The option that sets ``min_limit`` (``'min_col_norm'``,
-        ``'min_value'``): used in messages.
+    min_limit, min_attr : float, str or None
+        The smallest norm (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm``)
+        and the option that sets it (``'min_value'``), for messages.
     """
 
     def __init__(self, attr, kind, axes, limit, min_limit=None,
@@ -98,48 +96,43 @@ def format_n(n):
 
 
 class ConstrainedWeight(object):
-    """A constrained weight, described for the core.
+    """A constrained weight, described for the core. Subclasses implement
+    :meth:`read` and :meth:`write`, and override :meth:`check_writable`
+    where a write can be refused.
 
     Attributes
     ----------
     name : str
-        The key used in options (``layers`` / ``exclude``), logs, records
-        and metric names (the layer's name).
+        The key in options (``layers`` / ``exclude``), logs, records and
+        metric names.
     constraints : list of Constraint
         In the order the framework applies them.
-    shape : tuple of int
-    dtype : numpy dtype
+    shape, dtype : tuple of int, numpy dtype
     family : InitFamily or None
         The declared init; ``None`` when unknown (``family_note`` says why).
     mask : ndarray or None
         Entries that are always zero (pylearn2 ``mask_weights``): norms are
         those of ``W * mask``.
-    path : str
-        Where the weight lives, for messages (``'mlp/h1'``, ``'dense.kernel'``).
-    class_name : str
-        The layer's class.
-    label : str
-        What the framework calls the weight (``'W'``, ``'kernel'``).
+    path, class_name, label : str
+        For messages: where the weight lives (``'mlp/h1'``,
+        ``'dense.kernel'``), the layer's class, what the framework calls the
+        weight (``'W'``, ``'kernel'``).
     layer_name : str
-        The name of the layer that owns it: ``layers=['sep']`` selects every
-        weight of layer ``sep`` (default: ``name``).
+        The layer that owns it: ``layers=['sep']`` selects every weight of
+        layer ``sep`` (default: ``name``).
     assumed : bool
-        ``family`` is the framework's default init, assumed rather than
-        declared by the user: a weight that does not follow its law may
-        simply have been drawn by another init, so that alone is no sign
-        of training.
+        ``family`` is the framework's default, not declared by the user: a
+        weight that does not follow its law may have been drawn by another
+        init, so that alone is no sign of training.
     evidence : list of str
         The host's signs that this weight was trained (``'the optimizer
         holds state for it'``); any makes the weight trained.
     notes : list of str
         Remarks the run logs for this weight (why its init is assumed, ...).
     eps : float
-        Machine epsilon of the *stored* type (default ``dtype``'s): a
-        bfloat16 tensor read as float32 says ``2**-7``, so that repairs
+        Machine epsilon of the *stored* type (default ``dtype``'s; a
+        bfloat16 tensor read as float32 says ``2**-7``), so that repairs
         still land at or under ``t`` once rounded.
-
-    Subclasses implement :meth:`read` and :meth:`write`, and override
-    :meth:`check_writable` where a write can be refused.
     """
 
     def __init__(self, name, constraints, shape, dtype, family=None,
