@@ -63,8 +63,7 @@ __all__ = ['ALPHA_LAW', 'ALPHA_PINNED', 'Verdict', 'judge']
 ALPHA_LAW = 1e-6
 #: Per-weight false-alarm rate of the pinned-vector test.
 ALPHA_PINNED = 1e-7
-#: ``rtol = max(PINNED_RTOL, _EPS_FACTOR * eps)``: 1e-4 for float32 and
-#: wider, 1.95e-3 for float16, 1.56e-2 for bfloat16.
+#: ``rtol = max(PINNED_RTOL, _EPS_FACTOR * eps)``.
 _EPS_FACTOR = 2.0
 #: Margin on the law's probability of the pinned band.
 _BAND_SAFETY = 2.0
@@ -339,13 +338,12 @@ def judge(family, parts, assumed=False, eps=0.0):
                    eps, trusted, rng) for p in parts]
     count = len(tests)
     what = ('the declared' if trusted else 'the assumed')
+    rests_on = None
     if family is None:
         rests_on = 'init unknown: judged on pinned vectors only'
     elif assumed:
         rests_on = ('init assumed%s, not declared: judged on pinned vectors '
                     'only' % ('' if assumed is True else ' (%s)' % assumed))
-    else:
-        rests_on = None
     law = [t for t in tests if t['law']]
     law_fits = (None if not law else
                 min(t['p_law'] for t in law) * len(law) >= ALPHA_LAW)

@@ -187,13 +187,10 @@ class AuditReport(object):
                     number(None if b is None else b.max),
                     '-' if b is None else '%d/%d' % (b.above_target, b.count),
                     status])
-        for item in self.unknown:
-            out.append([_short(item.name), '-', '-', '-', '-', '-',
-                        'left alone'])
-        for name, shape, status, _, _ in self.extra:
-            out.append([_short(name), shape or '-', '-', '-', '-', '-',
-                        status])
-        return out
+        out += [[_short(item.name), '-', '-', '-', '-', '-', 'left alone']
+                for item in self.unknown]
+        return out + [[_short(name), shape or '-', '-', '-', '-', '-', status]
+                      for name, shape, status, _, _ in self.extra]
 
     def notes(self):
         """The lines under the table: init, expectation, recommendation,

@@ -136,11 +136,9 @@ def _plan_all(weights, options, action, trained, previous):
         analysis = analyze(weight, value, options.fraction,
                            options.confidence, options.mode)
         verdict = judge(weight, analysis, trained, processed)
-        act = action
-        if verdict.trained and not options.force:
-            act = 'report'
-        plan = plan_repair(analysis, value, act, rng)
-        if verdict.trained and act != action and not trained:
+        held = verdict.trained and not options.force
+        plan = plan_repair(analysis, value, 'report' if held else action, rng)
+        if held and action != 'report' and not trained:
             plan.reason = 'judged trained: %s' % verdict.evidence
         planned.append((weight, analysis, plan, verdict))
     return planned
