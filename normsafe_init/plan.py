@@ -115,11 +115,14 @@ class ConstraintAnalysis(object):
 
 
 class LayerAnalysis(object):
-    """All constraints of one weight. ``breaks`` if any vector of any
-    constraint is above its ``t``; ``recommended`` is the smallest solved
-    scale (a :class:`normsafe_init.solver.SafeScale`, or None)."""
+    """The analysis of ``value`` (the weight's current numpy value, or None
+    for the law alone: see :class:`ConstraintAnalysis`) for ``weight`` (a
+    :class:`normsafe_init.weights.ConstrainedWeight`), all its constraints.
+    ``breaks`` if any vector of any constraint is above its ``t``;
+    ``recommended`` is the smallest solved scale (a
+    :class:`normsafe_init.solver.SafeScale`, or None)."""
 
-    def __init__(self, weight, value, fraction, confidence, mode):
+    def __init__(self, weight, value, fraction, confidence=0.99, mode='max'):
         self.weight = weight
         self.confidence = confidence
         self.parts = [ConstraintAnalysis(weight, c, value, fraction,
@@ -138,6 +141,9 @@ class LayerAnalysis(object):
         out['recommended'] = (None if self.recommended is None else
                               self.recommended.family.to_dict())
         return out
+
+
+analyze = LayerAnalysis
 
 
 class RepairPlan(Record):
@@ -169,13 +175,6 @@ class RepairPlan(Record):
     def changes(self):
         """Whether applying the plan changes the weight."""
         return self.value is not None or self.factors is not None
-
-
-def analyze(weight, value, fraction, confidence=0.99, mode='max'):
-    """Analyse ``value`` (the weight's current numpy value, or None for
-    the law alone: see :class:`ConstraintAnalysis`) for ``weight``
-    (a :class:`normsafe_init.weights.ConstrainedWeight`)."""
-    return LayerAnalysis(weight, value, fraction, confidence, mode)
 
 
 def _aims(analysis):
