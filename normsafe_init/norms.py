@@ -157,11 +157,8 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
 
 
 def count_above(norms, threshold, rtol=DEFAULT_RTOL):
-    """Number of norms above ``threshold * (1 + rtol)``.
-
-    The tolerance keeps a vector that pylearn2 has projected onto the limit
-    in float32 (norm = limit +- 1e-7 relative) from counting as a violation.
-    """
+    """Number of norms above ``threshold * (1 + rtol)`` (a vector projected
+    onto the limit in float32 is no violation: see ``DEFAULT_RTOL``)."""
     return int(np.count_nonzero(np.asarray(norms) > threshold * (1.0 + rtol)))
 
 

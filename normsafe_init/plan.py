@@ -204,9 +204,8 @@ def _lift_to_minimum(analysis, plan, new, after):
     vectors are scaled up onto it (an all-zero vector stays zero)."""
     lifted = []
     for norms, part in zip(after, analysis.parts):
-        floor = part.constraint.min_limit
-        low = (norms > 0) & (norms < floor * (1 - DEFAULT_RTOL)) \
-            if floor else np.zeros(np.shape(norms), bool)
+        floor = part.constraint.min_limit or 0.0
+        low = (norms > 0) & (norms < floor * (1 - DEFAULT_RTOL))
         if not low.any():
             lifted.append(norms)
             continue
@@ -249,18 +248,17 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
     before = [part.norms for part in analysis.parts]
     aims = _aims(analysis)
     new = None
+    plan.applied = action
     if action == 'rescale':
         plan.factor = _rescale_factor(aims, before)
         plan.factors = [((), plan.factor)]
         after = [norms * plan.factor for norms in before]
-        plan.applied = 'rescale'
     elif action == 'clip' and len(analysis.parts) == 1:
         part = analysis.parts[0]
         factors = repairs.plan_clip(before[0], aims[0])
         plan.factors = [(part.constraint.axes, factors)]
         plan.clipped = int(np.count_nonzero(factors != 1.0))
         after = [before[0] * factors]
-        plan.applied = 'clip'
     elif action == 'clip':  # col then row: the row norms need the copy
         new, clipped = np.array(value, copy=True), 0
         for i, part in enumerate(analysis.parts):
@@ -272,7 +270,6 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
         after = [weight.vector_norms(new, c)  # the row clip moved the columns
                  for c in weight.constraints]
         plan.clipped = clipped
-        plan.applied = 'clip'
     else:  # reinit
         family = analysis.recommended.family
         plan.new_init = family.to_dict()
@@ -284,7 +281,6 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
             if not _breaks(aims, after):
                 break
         plan.tries = tries
-        plan.applied = 'reinit'
         if _breaks(aims, after):
             plan.factor = _rescale_factor(aims, after)
             repairs.apply_factors(new, (), plan.factor)

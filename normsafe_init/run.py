@@ -257,8 +257,7 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
              '; judged trained: %s' % ', '.join(judged) if judged else '')
     record = {
         'version': __version__, 'framework': framework,
-        'options': options.as_dict(), 'action': act,
-        'reason': reason,
+        'options': options.as_dict(), 'action': act, 'reason': reason,
         'trained': trained,
         'layers': [dict(a.as_dict(), repair=p.as_dict(),
                         verdict=v.as_dict())
