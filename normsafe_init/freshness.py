@@ -85,13 +85,10 @@ def _fmt_p(p):
 
 
 def _binom_tail(k, m, p):
-    """P(Binomial(m, p) >= k); a Poisson-binomial with mean ``m p`` has a
-    smaller tail for ``k >= m p + 1`` (Hoeffding 1956), larger k only."""
+    """P(Binomial(m, p) >= k) for ``0 <= k <= m``; a Poisson-binomial with
+    mean ``m p`` has a smaller tail for ``k >= m p + 1`` (Hoeffding 1956),
+    larger k only (so ``p < 1`` below)."""
     if k <= 0 or k < m * p + 1:
-        return 1.0
-    if p <= 0:
-        return 0.0
-    if p >= 1:
         return 1.0
     return float(special.betainc(k, m - k + 1, p))
 
