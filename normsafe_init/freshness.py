@@ -1,8 +1,8 @@
 """Is a weight a fresh draw of its init, or was it trained (or loaded)?
 
-Judged from the weight's own norms, one constraint at a time (host
-signals such as optimizer steps are the adapters' business). Two kinds of
-evidence, each a test with a false-alarm rate fixed in advance:
+Judged from the weight's own norms, one constraint at a time (the host's
+signals: :func:`normsafe_init.run.judge`). Two kinds of evidence, each a
+test with a false-alarm rate fixed in advance:
 
 *Pinned vectors.* A max-norm projection (pylearn2, Keras ``MaxNorm``,
 ``torch.renorm``) leaves every vector it touched at ``||w|| = limit``

@@ -89,9 +89,8 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
             raise ValueError('mask of %s must have the shape of %s, %r; got %r'
                              % (name, name, W.shape, mask.shape))
     block_bytes = int(check_positive(block_bytes, 'block_bytes'))
-    if workers is None:
-        workers = min(2, multiprocessing.cpu_count())
-    workers = check_int(workers, 'workers', minimum=1)
+    workers = check_int(min(2, multiprocessing.cpu_count())
+                        if workers is None else workers, 'workers')
     kept = [a for a in range(W.ndim) if a not in axes]
     sums = np.zeros([W.shape[a] for a in kept], dtype=np.float64)
     if W.size == 0:

@@ -65,8 +65,7 @@ class SafeScale(Record):
     """Result of :func:`solve`: ``family`` (the declared family at the
     solved scale), ``param_name`` (``'irange'``, ``'istdev'``,
     ``'sparse_stdev'`` or ``'stddev'``), ``value`` (the solved parameter),
-    ``guaranteed`` (bounded entries: ``t / bound(n_max)`` at unit scale, the
-    largest value for which no vector can exceed ``t`` at all; else None),
+    ``guaranteed`` (bounded entries: the certain answer above; else None),
     the inputs ``target, limit, fraction, confidence, mode, n, m`` (``n``
     an int or ``{'min':..,'max':..}``), and at ``value``: ``mean_norm``,
     ``max_quantile`` (quantile ``confidence`` of the largest norm) and
