@@ -57,8 +57,7 @@ class ConstraintAnalysis(object):
     def __init__(self, weight, constraint, value, fraction, confidence, mode):
         self.constraint = constraint
         self.target = fraction * constraint.limit
-        self.note = None
-        self.target_note = None
+        self.note = self.target_note = None
         floor = constraint.min_limit
         if floor and floor > self.target:
             # Every repair would bring vectors under t, and the framework
@@ -76,8 +75,7 @@ class ConstraintAnalysis(object):
             self.before = summarize(self.norms, self.target,
                                     constraint.limit)
             self.breaks = self.before.above_target > 0
-        self.expected_mean = self.expected_max = None
-        self.recommended = None
+        self.expected_mean = self.expected_max = self.recommended = None
         family = weight.family
         if family is None:
             self.note = weight.family_note or 'declared init unknown'
