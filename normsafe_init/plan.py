@@ -151,7 +151,8 @@ class RepairPlan(Record):
     ``factors`` (``[(axes, factors), ...]`` to multiply the weight by in
     place, for ``rescale`` and single-constraint ``clip``), ``factor``
     (rescale), ``clipped`` (count), ``new_init`` (family dict), ``tries``,
-    ``after`` (one NormSummary per constraint), ``reason``."""
+    ``lifted`` (count lifted to the minimum norm), ``after`` (one
+    NormSummary per constraint), ``reason``."""
 
     _fields = ('action', 'applied', 'factor', 'clipped', 'new_init', 'tries',
                'lifted', 'after', 'reason')
@@ -220,14 +221,11 @@ def _lift_to_minimum(analysis, plan, new, after):
 
 
 def plan_repair(analysis, value, action, rng=None, retries=10):
-    """The repair of one analysed layer, computed but not applied.
-
-    ``value`` itself is never modified (it may be the live weight).
-    ``rescale`` and single-constraint ``clip`` plan per-vector factors
-    (applied in place by :func:`normsafe_init.run.run`; the norms after are
-    derived from the measured ones); ``reinit`` and a column-then-row
-    ``clip`` build a new array. ``action``: one of ``options.ACTIONS``;
-    ``rng``: a dedicated ``numpy.random.RandomState`` (for ``reinit``).
+    """The repair of one analysed layer, a :class:`RepairPlan`, computed
+    but not applied (:func:`normsafe_init.run.run` applies it). ``value``
+    itself is never modified (it may be the live weight). ``action``: one
+    of ``options.ACTIONS``; ``rng``: a dedicated
+    ``numpy.random.RandomState`` (for ``reinit``).
     """
     weight = analysis.weight
     if not analysis.observed and action != 'report':

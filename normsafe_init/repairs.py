@@ -71,12 +71,9 @@ def apply_factors(W, axes, factors):
 
 
 def rescale(W, axes, target, name='W', mask=None):
-    """Scale ``W`` in place so that its largest vector norm is ``target``.
-
-    Returns the factor ``alpha = target / max_j ||w_j||`` (1.0 and no change
-    for an all-zero ``W``). ``mask`` (pylearn2 ``mask_weights``) only
-    affects which norms are measured.
-    """
+    """Scale ``W`` in place so that its largest vector norm is ``target``;
+    returns the factor (:func:`plan_rescale`). ``mask`` (pylearn2
+    ``mask_weights``) only affects which norms are measured."""
     _check_weight(W, name)
     factor = plan_rescale(vector_norms(W, axes, mask=mask, name=name), target)
     apply_factors(W, axes, factor)

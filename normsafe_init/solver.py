@@ -42,7 +42,6 @@ from .laws import Zero, fan_in_groups
 __all__ = ['MODES', 'SafeScale', 'solve', 'assess']
 
 
-
 def _check_common(family, n, m, limit, fraction, confidence):
     if not hasattr(family, 'with_scale'):
         raise TypeError('family must be a normsafe_init.laws family '
