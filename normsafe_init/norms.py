@@ -101,8 +101,7 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
     step = max(1, block_bytes // (8 * (W.size // W.shape[walk])))
     subscripts = list(range(W.ndim))
 
-    def reduce_range(bounds):
-        lo, hi = bounds
+    def reduce_range(lo, hi):
         shape = list(W.shape)
         shape[walk] = min(step, hi - lo)
         buf = np.empty(shape, dtype=np.float64)
@@ -130,7 +129,7 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
 
     def work(i):
         try:
-            parts[i] = reduce_range(ranges[i])
+            parts[i] = reduce_range(*ranges[i])
         except BaseException as exc:  # re-raised in the calling thread
             parts[i] = exc
 
