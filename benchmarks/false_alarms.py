@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from normsafe_init.laws import Gaussian, Sparse, TruncNormal, Uniform  # noqa: E402
 from normsafe_init.freshness import judge  # noqa: E402
 from normsafe_init.norms import vector_norms  # noqa: E402
-from normsafe_init.weights import Constraint  # noqa: E402
+from normsafe_init.weights import Constraint, machine_eps  # noqa: E402
 
 SIZES = [(9, 8), (25, 16), (64, 4), (144, 128), (784, 500), (3200, 64),
          (4096, 1024)]
@@ -57,7 +57,7 @@ def verdict(family, W, limit, assumed=False, dtype='float32', use=True):
     c = Constraint('max_col_norm', 'col', (0,), limit)
     norms = vector_norms(W, (0,))
     return judge(family if use else None, [(norms, W.shape[0], c)],
-                 assumed=assumed, dtype=dtype)
+                 assumed=assumed, eps=machine_eps(dtype))
 
 
 def false_alarms(budget, quick, families=None, sizes=None):
@@ -207,10 +207,10 @@ def timing():
         norms = vector_norms(W, (0,))
         t_norms = time.time() - t0
         t0 = time.time()
-        judge(family, [(norms, n, c)], dtype=W.dtype)
+        judge(family, [(norms, n, c)], eps=machine_eps(W.dtype))
         t_first = time.time() - t0
         t0 = time.time()
-        judge(family, [(norms * 1.01, n, c)], dtype=W.dtype)
+        judge(family, [(norms * 1.01, n, c)], eps=machine_eps(W.dtype))
         t_again = time.time() - t0
         print('%s: vector_norms %.4f s; judge %.4f s first call (%.0fx), '
               '%.4f s with the law grid cached (%.1fx)'

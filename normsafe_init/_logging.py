@@ -21,12 +21,9 @@ class _Fallback(logging.StreamHandler):
 def _user_configured(package_log, lent):
     """Whether the user configured logging: a handler on the root or the
     package logger that is not ours, or a level we did not set."""
-    own = set(id(h) for h in lent)
-    if any(id(h) not in own for h in package_log.handlers):
-        return True
-    if logging.getLogger().handlers:
-        return True
-    return package_log.level != (logging.INFO if lent else logging.NOTSET)
+    return (any(h not in lent for h in package_log.handlers)
+            or bool(logging.getLogger().handlers)
+            or package_log.level != (logging.INFO if lent else logging.NOTSET))
 
 
 def ensure_visible(handlers=None):
@@ -59,8 +56,7 @@ def ensure_visible(handlers=None):
         if handler not in wanted:
             package_log.removeHandler(handler)
     for handler in wanted:
-        if handler not in package_log.handlers:
-            package_log.addHandler(handler)
+        package_log.addHandler(handler)     # once: addHandler checks
     package_log.setLevel(logging.INFO)
     package_log._normsafe_lent = wanted
     return True

@@ -55,26 +55,22 @@ def check_positive(value, name, allow_zero=False):
     value = check_real(value, name)
     if math.isinf(value):
         raise ValueError('%s must be finite; got %r' % (name, value))
-    if allow_zero and value < 0:
-        raise ValueError('%s must be >= 0; got %r' % (name, value))
-    if not allow_zero and value <= 0:
-        raise ValueError('%s must be > 0; got %r' % (name, value))
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError('%s must be %s 0; got %r'
+                         % (name, '>=' if allow_zero else '>', value))
     return value
 
 
 def check_int(value, name, minimum=1):
     """An integer >= ``minimum`` (integral floats such as ``3.0`` pass)."""
-    if isinstance(value, (bool, np.bool_)) or not _is_real(value):
-        raise TypeError('%s must be an integer >= %d; got %r'
-                        % (name, minimum, value))
-    as_float = float(value)
-    if math.isnan(as_float) or math.isinf(as_float) or as_float != int(as_float):
-        raise ValueError('%s must be an integer >= %d; got %r'
-                         % (name, minimum, value))
-    value = int(as_float)
+    message = '%s must be an integer >= %d; got %%r' % (name, minimum)
+    if not _is_real(value):
+        raise TypeError(message % (value,))
+    if not np.isfinite(float(value)) or float(value) != int(float(value)):
+        raise ValueError(message % (value,))
+    value = int(float(value))
     if value < minimum:
-        raise ValueError('%s must be an integer >= %d; got %r'
-                         % (name, minimum, value))
+        raise ValueError(message % value)
     return value
 
 

@@ -1,8 +1,8 @@
 """Is a weight a fresh draw of its init, or was it trained (or loaded)?
 
-Judged from the weight's own norms, one constraint at a time (host
-signals such as optimizer steps are the adapters' business). Two kinds of
-evidence, each a test with a false-alarm rate fixed in advance:
+Judged from the weight's own norms, one constraint at a time (the host's
+signals: :func:`normsafe_init.run.judge`). Two kinds of evidence, each a
+test with a false-alarm rate fixed in advance:
 
 *Pinned vectors.* A max-norm projection (pylearn2, Keras ``MaxNorm``,
 ``torch.renorm``) leaves every vector it touched at ``||w|| = limit``
@@ -29,25 +29,11 @@ exactly uniform). On a fresh draw the
 Kolmogorov-Smirnov on ``Phi(z)`` (shape); their smallest p-value times 3
 (and times the number of constraints) below ``ALPHA_LAW`` is decisive.
 
-====================  ==========================  ==========================
-init                  pinned fingerprint          law mismatch
-====================  ==========================  ==========================
-declared              trained (law's band)        trained
-declared all-zero     trained                     trained (a nonzero vector)
-assumed               trained (law-free band)     reported, not decisive
-unknown (None)        trained (law-free band)     not tested
-====================  ==========================  ==========================
-
-An assumed init (a torch module's default the user never declared) may
-simply not be what drew the weight (braindecode's TCFormer redraws its head
-with ``xavier_uniform_``), so a mismatch with it is no evidence of
-training. A braindecode model trained with its renorm *parametrization*
-stores rows above the limit (the projection acts in ``forward``), and older
-braindecode layers projected before the last optimizer step: neither is
-pinned, so such a loaded model is caught by the host's signals, not here.
-An init that itself fixes every norm at the limit (orthogonal with
-``gain = limit``, a normalised init) is indistinguishable from a projection:
-describe it to the judge as a family, not as unknown.
+The verdict each kind of evidence gives, and why an assumed init's mismatch
+is not decisive: README, "What it will not change". An init that itself
+fixes every norm at the limit (orthogonal with ``gain = limit``, a
+normalised init) is indistinguishable from a projection: describe it to
+the judge as a family, not as unknown.
 
 >>> import numpy as np
 >>> from normsafe_init.weights import Constraint
@@ -70,15 +56,14 @@ from scipy import special
 from ._record import Record
 from .norms import PINNED_RTOL
 
-__all__ = ['ALPHA_LAW', 'ALPHA_PINNED', 'Verdict', 'judge', 'judge_analysis',
-           'pinned_rtol']
+__all__ = ['ALPHA_LAW', 'ALPHA_PINNED', 'Verdict', 'judge']
 
 #: Per-weight false-alarm rate of the law tests (all statistics and
 #: constraints together, Bonferroni).
 ALPHA_LAW = 1e-6
 #: Per-weight false-alarm rate of the pinned-vector test.
 ALPHA_PINNED = 1e-7
-#: ``rtol = max(PINNED_RTOL, _EPS_FACTOR * eps(dtype))``.
+#: ``rtol = max(PINNED_RTOL, _EPS_FACTOR * eps)``.
 _EPS_FACTOR = 2.0
 #: Margin on the law's probability of the pinned band.
 _BAND_SAFETY = 2.0
@@ -95,36 +80,15 @@ _SEED = 1511
 _grids = {}
 
 
-def _eps(dtype):
-    if 'bfloat16' in str(dtype):
-        return 2.0 ** -7
-    for name in (dtype, str(dtype).replace('torch.', '')):
-        try:
-            return float(np.finfo(np.dtype(name)).eps)
-        except (TypeError, ValueError):
-            pass
-    return 0.0
-
-
-def pinned_rtol(dtype=None):
-    """Relative tolerance of "on the limit" for a weight stored in ``dtype``
-    (numpy dtype or name; ``'bfloat16'`` understood): ``1e-4`` for float32
-    and wider, ``2 eps`` for float16 (1.95e-3) and bfloat16 (1.56e-2)."""
-    return max(PINNED_RTOL, _EPS_FACTOR * _eps(dtype))
-
-
 def _fmt_p(p):
     return 'p < 1e-300' if p <= 0 else 'p = %.2g' % p
 
 
 def _binom_tail(k, m, p):
-    """P(Binomial(m, p) >= k); a Poisson-binomial with mean ``m p`` has a
-    smaller tail for ``k >= m p + 1`` (Hoeffding 1956), larger k only."""
+    """P(Binomial(m, p) >= k) for ``0 <= k <= m``; a Poisson-binomial with
+    mean ``m p`` has a smaller tail for ``k >= m p + 1`` (Hoeffding 1956),
+    larger k only (so ``p < 1`` below)."""
     if k <= 0 or k < m * p + 1:
-        return 1.0
-    if p <= 0:
-        return 0.0
-    if p >= 1:
         return 1.0
     return float(special.betainc(k, m - k + 1, p))
 
@@ -266,7 +230,7 @@ class Verdict(Record):
                                     self.evidence)
 
 
-def _part(family, norms, n, constraint, law, dtype, trusted, rng):
+def _part(family, norms, n, constraint, law, eps, trusted, rng):
     norms = np.asarray(norms, dtype=np.float64).ravel()
     if not np.all(np.isfinite(norms)):
         raise ValueError('norms of %s must be finite' % constraint.attr)
@@ -277,7 +241,7 @@ def _part(family, norms, n, constraint, law, dtype, trusted, rng):
         if ns.size != norms.size:
             raise ValueError('n must give one count per vector (%d); got %d'
                              % (norms.size, ns.size))
-    eps, rtol = _eps(dtype), pinned_rtol(dtype)
+    rtol = max(PINNED_RTOL, _EPS_FACTOR * eps)
     zero_init = family is not None and family.kind == 'zero'
     groups, where = np.unique(ns, return_inverse=True)
     out = {'attr': constraint.attr, 'vectors': int(norms.size),
@@ -340,7 +304,7 @@ def _law_text(t, what, scale):
             % (what, t['sd'], t['expected_sd'], _fmt_p(t['p_law'])))
 
 
-def judge(family, parts, assumed=False, dtype=None):
+def judge(family, parts, assumed=False, eps=0.0):
     """Judge whether a weight is a fresh draw of ``family`` or trained.
 
     Parameters
@@ -357,20 +321,10 @@ def judge(family, parts, assumed=False, dtype=None):
     assumed : bool or str
         The init is assumed, not declared (a str says by whom, e.g.
         ``'torch default'``): a law mismatch is then reported, not decisive.
-    dtype : numpy dtype or str, optional
-        The stored weight's dtype (sets the pinned tolerance).
+    eps : float
+        Machine epsilon of the stored type (sets the pinned tolerance).
 
-    Returns
-    -------
-    Verdict
-
-    Example::
-
-        >>> from normsafe_init.weights import Constraint
-        >>> norms = np.full(8, 0.3)
-        >>> judge(None, [(norms, 9, Constraint('max_norm', 'row', (1,), 1.0))]
-        ...       ).fresh
-        True
+    Returns a :class:`Verdict` (examples: the module docstring).
     """
     trusted = family is not None and not assumed
     rng = np.random.RandomState(_SEED)
@@ -378,16 +332,15 @@ def judge(family, parts, assumed=False, dtype=None):
         return Verdict(False, None, 'not observed: not judged', None, None, [],
                        observed=False)
     tests = [_part(family, p[0], p[1], p[2], p[3] if len(p) > 3 else True,
-                   dtype, trusted, rng) for p in parts]
+                   eps, trusted, rng) for p in parts]
     count = len(tests)
     what = ('the declared' if trusted else 'the assumed')
+    rests_on = None
     if family is None:
         rests_on = 'init unknown: judged on pinned vectors only'
     elif assumed:
         rests_on = ('init assumed%s, not declared: judged on pinned vectors '
                     'only' % ('' if assumed is True else ' (%s)' % assumed))
-    else:
-        rests_on = None
     law = [t for t in tests if t['law']]
     law_fits = (None if not law else
                 min(t['p_law'] for t in law) * len(law) >= ALPHA_LAW)
@@ -427,24 +380,3 @@ def judge(family, parts, assumed=False, dtype=None):
         text = 'no projection fingerprint: %s' % tail
     return Verdict(False, None, text, law_fits, rests_on, tests)
 
-
-def judge_analysis(weight, analyses, assumed=False, dtype=None):
-    """:func:`judge` for a :class:`normsafe_init.weights.ConstrainedWeight`
-    and its per-constraint analyses (anything with ``.norms`` and
-    ``.constraint``): the mask's live counts are aligned with the norms
-    (fully masked vectors dropped), and a sparse init has no law for rows.
-    ``dtype`` overrides ``weight.dtype`` (a bfloat16 variable read as
-    float32: pass ``'bfloat16'``)."""
-    family = weight.family
-    parts = []
-    for part in analyses:
-        c, norms = part.constraint, part.norms
-        n, _ = weight.fan_in(c)
-        if norms is not None and np.ndim(n) > 0:
-            live = (np.asarray(weight.mask) != 0).sum(axis=c.axes).ravel()
-            norms, n = np.asarray(norms).ravel()[live > 0], live[live > 0]
-        law = not (family is not None and family.kind == 'sparse'
-                   and c.kind == 'row')
-        parts.append((norms, n, c, law))
-    return judge(family, parts, assumed=assumed,
-                 dtype=weight.dtype if dtype is None else dtype)

@@ -1,33 +1,15 @@
-"""The norms pylearn2's max-norm constraints act on, and their summaries.
+"""The norms max-norm constraints act on, and their summaries.
 
-A constraint limits the L2 norm of every *vector* of a weight tensor ``W``;
-a vector is what remains when every axis but the ``axes`` summed over is
-fixed::
-
-    norms = sqrt(sum(W ** 2, axis=axes))
-
-==================================  ===============================  ===========
-layer / constraint                  ``W`` shape                      ``axes``
-==================================  ===============================  ===========
-dense ``max_col_norm``              ``(in, out)``                    ``(0,)``
-dense ``max_row_norm``              ``(in, out)``                    ``(1,)``
-``ConvElemwise`` (bc01) kernels     ``(out, in, rows, cols)``        ``(1, 2, 3)``
-``MaxoutConvC01B`` kernels          ``(in + dummy, rows, cols, out)``  ``(0, 1, 2)``
-``MaxoutLocalC01B`` filters         7-D local weights                ``(2, 3, 4)``
-==================================  ===============================  ===========
-
-Each vector has ``n = prod(W.shape[a] for a in axes)`` entries (the fan-in
-of a column or kernel) and there are ``m = W.size // n`` vectors.
-
-Sums of squares are accumulated in float64 over blocks of ``W``, so a float32
-weight gets norms accurate to ~1e-12 relative while the extra memory stays at
-one block per worker thread (``block_bytes``, 2 MiB by default), whatever
-the size of ``W``.
+A constraint limits the L2 norm of every *vector* of a weight tensor ``W``:
+what remains when every axis but the ``axes`` summed over is fixed,
+``norms = sqrt(sum(W ** 2, axis=axes))`` (the layouts: see
+:mod:`normsafe_init.weights`). Each vector has ``n = prod(W.shape[a] for a
+in axes)`` entries (the fan-in of a column or kernel) and there are ``m =
+W.size // n`` vectors.
 """
 from __future__ import absolute_import, division, print_function
 
 import multiprocessing
-import sys
 import threading
 
 import numpy as np
@@ -58,19 +40,20 @@ def vector_shape(shape, axes):
     (1200, 96)
     """
     axes = check_axes(axes, len(shape))
-    n = 1
-    for axis in axes:
-        n *= int(shape[axis])
-    m = 1
-    for axis, size in enumerate(shape):
-        if axis not in axes:
-            m *= int(size)
-    return n, m
+    n = np.prod([shape[a] for a in axes], dtype=np.int64)
+    m = np.prod([s for a, s in enumerate(shape) if a not in axes],
+                dtype=np.int64)
+    return int(n), int(m)
 
 
 def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
                  workers=None):
     """L2 norms of the vectors of ``W`` over ``axes``, as float64.
+
+    Sums of squares are accumulated in float64 over blocks of ``W`` (squares
+    of float32 values are then exact: ~1e-12 relative for 1e5 entries per
+    vector), so the extra memory is one block per worker thread, whatever
+    the size of ``W``.
 
     Parameters
     ----------
@@ -84,27 +67,14 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
     name : str
         Name of the tensor, used in error messages.
     block_bytes : int
-        Size of each worker's float64 scratch block (2 MiB by default); with
-        the per-vector sums, the only extra memory used.
+        Size of each worker's float64 scratch block (2 MiB by default).
     workers : int or None
         Threads sharing the work (numpy releases the GIL); default
         ``min(2, cpu_count)``.
 
-    Returns
-    -------
-    norms : ndarray of float64, shape ``W.shape`` without ``axes``
-
-    Raises
-    ------
-    ValueError
-        If ``W`` (or ``W * mask``) contains NaN or Inf; the message names the
-        tensor and how many vectors are affected.
-
-    Notes
-    -----
-    Each block of ``W`` is copied into a float64 buffer (squares of float32
-    values are then exact) and reduced with ``einsum``, so the result is
-    accurate to ~1e-12 relative for 1e5 float32 entries per vector.
+    Returns the norms, float64, of shape ``W.shape`` without ``axes``;
+    raises ``ValueError`` naming the tensor and how many vectors are
+    affected if ``W`` (or ``W * mask``) holds NaN or Inf.
     """
     W = np.asarray(W)
     if W.dtype.kind not in 'fiu':
@@ -119,9 +89,8 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
             raise ValueError('mask of %s must have the shape of %s, %r; got %r'
                              % (name, name, W.shape, mask.shape))
     block_bytes = int(check_positive(block_bytes, 'block_bytes'))
-    if workers is None:
-        workers = min(2, multiprocessing.cpu_count())
-    workers = check_int(workers, 'workers', minimum=1)
+    workers = check_int(min(2, multiprocessing.cpu_count())
+                        if workers is None else workers, 'workers')
     kept = [a for a in range(W.ndim) if a not in axes]
     sums = np.zeros([W.shape[a] for a in kept], dtype=np.float64)
     if W.size == 0:
@@ -129,27 +98,14 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
     # Walk over the longest axis in blocks of whole slices; each worker
     # takes a contiguous range of that axis.
     walk = int(np.argmax(W.shape))
-    per_slice = W.size // W.shape[walk]
-    step = max(1, block_bytes // (8 * per_slice))
-    walk_reduced = walk in axes
+    step = max(1, block_bytes // (8 * (W.size // W.shape[walk])))
     subscripts = list(range(W.ndim))
-    out_subscripts = list(kept)
-    cuts = np.linspace(0, W.shape[walk], min(workers, W.shape[walk]) + 1)
-    cuts = [int(c) for c in cuts]
-    partials = []
-    errors = []
 
-    def run(lo, hi):
-        try:
-            _run(lo, hi)
-        except BaseException:  # re-raised in the calling thread
-            errors.append(sys.exc_info())
-
-    def _run(lo, hi):
+    def reduce_range(lo, hi):
         shape = list(W.shape)
         shape[walk] = min(step, hi - lo)
         buf = np.empty(shape, dtype=np.float64)
-        acc = np.zeros(sums.shape) if walk_reduced else None
+        acc = np.zeros(sums.shape) if walk in axes else sums
         index = [slice(None)] * W.ndim
         for start in range(lo, hi, step):
             stop = min(start + step, hi)
@@ -159,32 +115,37 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
             block[...] = W[tuple(index)]
             if mask is not None:
                 block *= mask[tuple(index)]
-            part = np.einsum(block, subscripts, block, subscripts,
-                             out_subscripts)
-            if walk_reduced:
+            part = np.einsum(block, subscripts, block, subscripts, kept)
+            if walk in axes:
                 acc += part
             else:
-                out_index = [slice(None)] * len(kept)
-                out_index[kept.index(walk)] = slice(start, stop)
-                sums[tuple(out_index)] = part
-        if walk_reduced:
-            partials.append(acc)
+                acc[tuple(index[a] for a in kept)] = part
+        return acc
 
-    ranges = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)
-              if cuts[i + 1] > cuts[i]]
-    if len(ranges) == 1:
-        _run(*ranges[0])  # in this thread: errors propagate
-    else:
-        threads = [threading.Thread(target=run, args=r) for r in ranges]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            exc_type, exc_value = errors[0][:2]
-            raise exc_value
-    for acc in partials:
-        sums += acc
+    cuts = np.linspace(0, W.shape[walk], min(workers, W.shape[walk]) + 1)
+    ranges = [(lo, hi) for lo, hi in zip(cuts[:-1].astype(int),
+                                         cuts[1:].astype(int)) if hi > lo]
+    parts = list(ranges)
+
+    def work(i):
+        try:
+            parts[i] = reduce_range(*ranges[i])
+        except BaseException as exc:  # re-raised in the calling thread
+            parts[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,))
+               for i in range(1, len(ranges))]
+    for thread in threads:
+        thread.start()
+    work(0)
+    for thread in threads:
+        thread.join()
+    for part in parts:
+        if isinstance(part, BaseException):
+            raise part
+    if walk in axes:
+        for part in parts:
+            sums += part
     bad = ~np.isfinite(sums)
     if bad.any():
         raise ValueError('%s contains NaN or Inf values (in %d of %d vectors); '
@@ -194,11 +155,8 @@ def vector_norms(W, axes, mask=None, name='W', block_bytes=_BLOCK_BYTES,
 
 
 def count_above(norms, threshold, rtol=DEFAULT_RTOL):
-    """Number of norms above ``threshold * (1 + rtol)``.
-
-    The tolerance keeps a vector that pylearn2 has projected onto the limit
-    in float32 (norm = limit +- 1e-7 relative) from counting as a violation.
-    """
+    """Number of norms above ``threshold * (1 + rtol)`` (a vector projected
+    onto the limit in float32 is no violation: see ``DEFAULT_RTOL``)."""
     return int(np.count_nonzero(np.asarray(norms) > threshold * (1.0 + rtol)))
 
 

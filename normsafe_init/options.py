@@ -63,27 +63,14 @@ def check_names(value, name):
 
 
 class Options(Record):
-    """The options every adapter takes, validated.
-
-    Parameters
-    ----------
-    fraction : float in (0, 1], default 0.5
-        Target ``t = fraction x limit`` for every vector.
-    action : {'rescale', 'clip', 'reinit', 'report'}, default 'rescale'
-        ``rescale``: the whole weight times ``t / max norm``; ``clip``: each
-        vector above ``t`` onto ``t``; ``reinit``: redraw from the declared
-        init at the solved safe scale; ``report``: change nothing.
-    confidence : float in (0, 1), default 0.99
-        For ``reinit``: P(all vectors <= t) at the solved scale.
-    mode : {'max', 'mean'}, default 'max'
-        ``'mean'`` solves for an expected norm of ``t`` instead.
-    seed : int in [0, 2**32), default 0
-        Seed of the dedicated ``numpy.random.RandomState`` of ``reinit``.
-    layers, exclude : list of str or None
-        Only / not these layers (a layer's name selects all its weights) or
-        weight names.
-    force : bool, default False
-        Act even on weights judged trained.
+    """The options every adapter takes, validated (their meaning and
+    defaults: the README's options table): ``fraction`` in (0, 1] (``t =
+    fraction x limit``), ``action`` (:data:`ACTIONS`, see
+    :mod:`normsafe_init.plan`), ``confidence`` in (0, 1) and ``mode``
+    (:data:`MODES`) of the scale ``reinit`` solves, ``seed`` in [0, 2**32)
+    of its dedicated ``RandomState``, ``layers`` / ``exclude`` (names of
+    layers or weights, or None) and ``force`` (act even on weights judged
+    trained).
 
     Every bad value raises ``ValueError`` naming the option, the value and
     what is allowed (pylearn2's YAML loader hides a constructor's

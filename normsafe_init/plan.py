@@ -1,11 +1,9 @@
 """Per-layer analysis and repair plans (numpy only).
 
 :func:`analyze` measures one constrained weight against ``t = fraction *
-limit`` for each of its constraints and sets the measured norms beside what
-the declared init predicts and the safe parameter the solver recommends.
-:func:`plan_repair` computes (without applying) the new weight value for an
-action. Callers analyse and plan every layer first and apply afterwards, so
-an error leaves every weight as it was.
+limit`` for each of its constraints, beside what the declared init predicts
+and the safe parameter the solver recommends; :func:`plan_repair` computes
+(without applying) the new weight value for an action.
 
 Actions:
 
@@ -14,8 +12,8 @@ Actions:
 ``rescale``
     ``W *= min_c(t / max ||w||_c)`` over the layer's constraints.
 ``clip``
-    every vector above ``t`` onto ``t`` (column constraint first, as
-    pylearn2 does), others bit-identical.
+    every vector above ``t`` onto ``t``, ``w *= t / max(||w||, 1e-7)``
+    (pylearn2's projection; column constraint first), others bit-identical.
 ``reinit``
     redraw from the declared family at the solved safe scale (the smallest
     over the layer's constraints); if the draw still breaks ``t`` (chance
@@ -29,30 +27,16 @@ import numpy as np
 
 from . import repairs
 from ._record import Record
-from .norms import DEFAULT_RTOL, count_above, summarize, vector_norms
-from .options import ACTIONS
+from .norms import DEFAULT_RTOL, count_above, summarize
 from .solver import solve
 
 __all__ = ['ConstraintAnalysis', 'LayerAnalysis', 'RepairPlan', 'analyze',
-           'plan_repair', 'rounding_margin']
-
-
-def rounding_margin(eps):
-    """The relative margin under ``t`` that a planned norm keeps so that
-    the stored norm is still ``<= t`` after rounding to a type of machine
-    epsilon ``eps``: each entry is multiplied and rounded with a relative
-    error of at most the unit roundoff ``u = eps / 2`` twice, so a vector's
-    norm grows by at most ``(1 + u)**2 - 1 < 2.5 u``. The margin is
-    ``3 u = 1.5 eps``: 1.8e-7 for float32, 1.5e-3 for float16, 1.2e-2 for
-    bfloat16."""
-    return 1.5 * float(eps)
+           'plan_repair']
 
 
 def _n_repr(n):
-    if np.ndim(n) == 0:
-        return int(n)
-    n = np.asarray(n)
-    return {'min': int(n.min()), 'max': int(n.max())}
+    lo, hi = int(np.min(n)), int(np.max(n))
+    return lo if np.ndim(n) == 0 else {'min': lo, 'max': hi}
 
 
 class ConstraintAnalysis(object):
@@ -73,8 +57,7 @@ class ConstraintAnalysis(object):
     def __init__(self, weight, constraint, value, fraction, confidence, mode):
         self.constraint = constraint
         self.target = fraction * constraint.limit
-        self.note = None
-        self.target_note = None
+        self.note = self.target_note = None
         floor = constraint.min_limit
         if floor and floor > self.target:
             # Every repair would bring vectors under t, and the framework
@@ -88,14 +71,11 @@ class ConstraintAnalysis(object):
         self.norms = self.before = None
         self.breaks = False
         if value is not None:
-            self.norms = vector_norms(value, constraint.axes,
-                                      mask=weight.mask,
-                                      name=weight.name + ' weight')
+            self.norms = weight.vector_norms(value, constraint)
             self.before = summarize(self.norms, self.target,
                                     constraint.limit)
             self.breaks = self.before.above_target > 0
-        self.expected_mean = self.expected_max = None
-        self.recommended = None
+        self.expected_mean = self.expected_max = self.recommended = None
         family = weight.family
         if family is None:
             self.note = weight.family_note or 'declared init unknown'
@@ -133,15 +113,16 @@ class ConstraintAnalysis(object):
 
 
 class LayerAnalysis(object):
-    """All constraints of one weight. ``breaks`` if any vector of any
-    constraint is above its ``t``; ``recommended`` is the smallest solved
-    scale (a :class:`normsafe_init.solver.SafeScale`, or None)."""
+    """The analysis of ``value`` (the weight's current numpy value, or None
+    for the law alone: see :class:`ConstraintAnalysis`) for ``weight`` (a
+    :class:`normsafe_init.weights.ConstrainedWeight`), all its constraints.
+    ``breaks`` if any vector of any constraint is above its ``t``;
+    ``recommended`` is the smallest solved scale (a
+    :class:`normsafe_init.solver.SafeScale`, or None)."""
 
-    def __init__(self, weight, value, fraction, confidence, mode):
+    def __init__(self, weight, value, fraction, confidence=0.99, mode='max'):
         self.weight = weight
-        self.fraction = fraction
         self.confidence = confidence
-        self.mode = mode
         self.parts = [ConstraintAnalysis(weight, c, value, fraction,
                                          confidence, mode)
                       for c in weight.constraints]
@@ -160,6 +141,9 @@ class LayerAnalysis(object):
         return out
 
 
+analyze = LayerAnalysis
+
+
 class RepairPlan(Record):
     """What :func:`plan_repair` decided: ``action`` requested, ``applied``
     (``'none'``, ``'rescale'``, ``'clip'``, ``'reinit'`` or
@@ -167,10 +151,8 @@ class RepairPlan(Record):
     ``factors`` (``[(axes, factors), ...]`` to multiply the weight by in
     place, for ``rescale`` and single-constraint ``clip``), ``factor``
     (rescale), ``clipped`` (count), ``new_init`` (family dict), ``tries``,
-    ``after`` (one NormSummary per constraint), ``reason``.
-
-    Applying a plan (:meth:`apply`) cannot fail half-way: everything was
-    computed by :func:`plan_repair`."""
+    ``lifted`` (count lifted to the minimum norm), ``after`` (one
+    NormSummary per constraint), ``reason``."""
 
     _fields = ('action', 'applied', 'factor', 'clipped', 'new_init', 'tries',
                'lifted', 'after', 'reason')
@@ -193,39 +175,15 @@ class RepairPlan(Record):
         """Whether applying the plan changes the weight."""
         return self.value is not None or self.factors is not None
 
-    def apply(self, weight):
-        """Write the planned weight with ``weight.write`` (a
-        :class:`normsafe_init.weights.ConstrainedWeight`: same variable,
-        dtype and shape). Factor plans multiply the current value in place
-        (``weight.read_writable()``), so no second copy of the weight is
-        made where the framework lends its buffer."""
-        if self.value is not None:
-            weight.write(self.value)
-        elif self.factors is not None:
-            current = weight.read_writable()
-            for axes, factors in self.factors:
-                repairs.apply_factors(current, axes, factors)
-            weight.write(current)
-
-
-
-def analyze(weight, value, fraction, confidence=0.99, mode='max'):
-    """Analyse ``value`` (the weight's current numpy value, or None for
-    the law alone: see :class:`ConstraintAnalysis`) for ``weight``
-    (a :class:`normsafe_init.weights.ConstrainedWeight`)."""
-    return LayerAnalysis(weight, value, fraction, confidence, mode)
-
-
-def _norms_all(weight, value):
-    return [vector_norms(value, c.axes, mask=weight.mask,
-                         name=weight.name + ' weight')
-            for c in weight.constraints]
-
 
 def _aims(analysis):
-    """Each constraint's ``t``, less the rounding margin of the stored
-    dtype (:func:`rounding_margin`): what a repair aims at."""
-    margin = rounding_margin(analysis.weight.eps)
+    """What a repair aims at: each constraint's ``t``, less a margin that
+    keeps the stored norm ``<= t`` after rounding to the stored type. Each
+    entry is multiplied and rounded with a relative error of at most
+    ``u = eps / 2`` twice, so a norm grows by at most ``(1 + u)**2 - 1 <
+    2.5 u``; the margin is ``3 u = 1.5 eps`` (1.8e-7 for float32, 1.5e-3
+    for float16, 1.2e-2 for bfloat16)."""
+    margin = 1.5 * analysis.weight.eps
     return [part.target * (1 - margin) for part in analysis.parts]
 
 
@@ -245,9 +203,8 @@ def _lift_to_minimum(analysis, plan, new, after):
     vectors are scaled up onto it (an all-zero vector stays zero)."""
     lifted = []
     for norms, part in zip(after, analysis.parts):
-        floor = part.constraint.min_limit
-        low = (norms > 0) & (norms < floor * (1 - DEFAULT_RTOL)) \
-            if floor else np.zeros(np.shape(norms), bool)
+        floor = part.constraint.min_limit or 0.0
+        low = (norms > 0) & (norms < floor * (1 - DEFAULT_RTOL))
         if not low.any():
             lifted.append(norms)
             continue
@@ -264,18 +221,12 @@ def _lift_to_minimum(analysis, plan, new, after):
 
 
 def plan_repair(analysis, value, action, rng=None, retries=10):
-    """The repair of one analysed layer, computed but not applied.
-
-    ``value`` itself is never modified (it may be the live weight).
-    ``rescale`` and single-constraint ``clip`` plan per-vector factors
-    (applied in place by :meth:`RepairPlan.apply`; the norms after are
-    derived from the measured ones); ``reinit`` and a column-then-row
-    ``clip`` build a new array. ``rng`` (a dedicated
-    ``numpy.random.RandomState``) is needed for ``reinit``.
+    """The repair of one analysed layer, a :class:`RepairPlan`, computed
+    but not applied (:func:`normsafe_init.run.run` applies it). ``value``
+    itself is never modified (it may be the live weight). ``action``: one
+    of ``options.ACTIONS``; ``rng``: a dedicated
+    ``numpy.random.RandomState`` (for ``reinit``).
     """
-    if action not in ACTIONS:
-        raise ValueError('action must be one of %s; got %r'
-                         % (', '.join(repr(a) for a in ACTIONS), action))
     weight = analysis.weight
     if not analysis.observed and action != 'report':
         raise ValueError('%s was not observed (its law alone was analysed): '
@@ -293,44 +244,39 @@ def plan_repair(analysis, value, action, rng=None, retries=10):
     before = [part.norms for part in analysis.parts]
     aims = _aims(analysis)
     new = None
+    plan.applied = action
     if action == 'rescale':
         plan.factor = _rescale_factor(aims, before)
         plan.factors = [((), plan.factor)]
         after = [norms * plan.factor for norms in before]
-        plan.applied = 'rescale'
     elif action == 'clip' and len(analysis.parts) == 1:
         part = analysis.parts[0]
         factors = repairs.plan_clip(before[0], aims[0])
         plan.factors = [(part.constraint.axes, factors)]
         plan.clipped = int(np.count_nonzero(factors != 1.0))
         after = [before[0] * factors]
-        plan.applied = 'clip'
     elif action == 'clip':  # col then row: the row norms need the copy
-        new, clipped = value, 0
+        new, clipped = np.array(value, copy=True), 0
         for i, part in enumerate(analysis.parts):
-            norms = before[i] if i == 0 else vector_norms(
-                new, part.constraint.axes, mask=weight.mask,
-                name=weight.name + ' weight')
+            norms = before[i] if i == 0 else weight.vector_norms(
+                new, part.constraint)
             factors = repairs.plan_clip(norms, aims[i])
             clipped += int(np.count_nonzero(factors != 1.0))
-            new = repairs.scaled_copy(new, part.constraint.axes, factors)
-        after = _norms_all(weight, new)  # the row clip moved the columns
+            repairs.apply_factors(new, part.constraint.axes, factors)
+        after = [weight.vector_norms(new, c)  # the row clip moved the columns
+                 for c in weight.constraints]
         plan.clipped = clipped
-        plan.applied = 'clip'
     else:  # reinit
-        if rng is None:
-            raise ValueError('reinit needs rng, a numpy.random.RandomState')
         family = analysis.recommended.family
         plan.new_init = family.to_dict()
         new = np.empty_like(value)
         for tries in range(1, retries + 2):
             repairs.reinit(new, family, weight.constraints[0].axes, rng,
                            name=weight.name, mask=weight.mask)
-            after = _norms_all(weight, new)
+            after = [weight.vector_norms(new, c) for c in weight.constraints]
             if not _breaks(aims, after):
                 break
         plan.tries = tries
-        plan.applied = 'reinit'
         if _breaks(aims, after):
             plan.factor = _rescale_factor(aims, after)
             repairs.apply_factors(new, (), plan.factor)

@@ -1,24 +1,11 @@
-"""Repairs that bring a weight tensor's vector norms under a target ``t``.
+"""Repairs that bring a weight tensor's vector norms under a target ``t``
+(what each does: :mod:`normsafe_init.plan`).
 
-Each repair is split into a *plan* (computed from the norms, changes
-nothing) and an *apply* step, so a caller can plan every layer first and
-only then change any of them. The one-call forms (:func:`rescale`,
-:func:`clip`, :func:`reinit`) work in place on a numpy array and keep its
-dtype and shape.
-
-=============  ==============================================================
-repair         effect
-=============  ==============================================================
-``rescale``    ``W *= t / max_j ||w_j||``: one factor for the whole tensor;
-               keeps every direction and the relative spread of the norms.
-``clip``       ``w_j *= t / max(||w_j||, 1e-7)`` for each ``||w_j|| > t``:
-               pylearn2's own projection, onto ``t`` instead of the limit;
-               vectors within range are left bit-identical.
-``reinit``     redraw the tensor from the declared family at a (solved)
-               safe scale, from a dedicated seeded ``RandomState``.
-=============  ==============================================================
-
-A zero-norm vector is never divided by.
+Each is a *plan* computed from the norms (:func:`plan_rescale`,
+:func:`plan_clip`), applied by :func:`apply_factors`, so a caller can plan
+every layer before changing any; the one-call forms (:func:`rescale`,
+:func:`clip`, :func:`reinit`) work in place on a numpy array, keeping its
+dtype and shape. A zero-norm vector is never divided by.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -28,7 +15,7 @@ from ._validation import check_positive
 from .norms import vector_norms
 
 __all__ = ['EPSILON', 'plan_rescale', 'plan_clip', 'apply_factors',
-           'scaled_copy', 'rescale', 'clip', 'reinit']
+           'rescale', 'clip', 'reinit']
 
 #: Floor of the divisor, as in pylearn2's ``T.maximum(1e-7, norms)``.
 EPSILON = 1e-7
@@ -83,27 +70,10 @@ def apply_factors(W, axes, factors):
     return W
 
 
-def scaled_copy(W, axes, factors):
-    """``W * factors`` as a new array of ``W``'s dtype, in one pass
-    (``factors``: a scalar or one value per vector, as for
-    :func:`apply_factors`). A factor of exactly 1.0 copies its vector
-    bit-identically."""
-    factors = np.asarray(factors, dtype=np.float64).astype(W.dtype)
-    if factors.ndim:
-        shape = list(W.shape)
-        for axis in np.atleast_1d(axes):
-            shape[axis] = 1
-        factors = factors.reshape(shape)
-    return np.multiply(W, factors)
-
-
 def rescale(W, axes, target, name='W', mask=None):
-    """Scale ``W`` in place so that its largest vector norm is ``target``.
-
-    Returns the factor ``alpha = target / max_j ||w_j||`` (1.0 and no change
-    for an all-zero ``W``). ``mask`` (pylearn2 ``mask_weights``) only
-    affects which norms are measured.
-    """
+    """Scale ``W`` in place so that its largest vector norm is ``target``;
+    returns the factor (:func:`plan_rescale`). ``mask`` (pylearn2
+    ``mask_weights``) only affects which norms are measured."""
     _check_weight(W, name)
     factor = plan_rescale(vector_norms(W, axes, mask=mask, name=name), target)
     apply_factors(W, axes, factor)

@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from .norms import PINNED_RTOL, vector_norms
+from .norms import count_pinned
 from .weights import format_n
 
 __all__ = ['AuditReport', 'format_table', 'log_lines', 'metric_names',
@@ -39,29 +39,25 @@ def number(value):
     return '%s' % (value,)
 
 
+def _numeric(text):
+    try:
+        float(text)
+    except ValueError:
+        return text == '-'
+    return True
+
+
 def format_table(header, rows):
     """Text columns; a column whose every cell is a number (or ``-``) is
     right-aligned."""
     table = [list(header)] + [['%s' % (cell,) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-
-    def numeric(text):
-        try:
-            float(text)
-            return True
-        except ValueError:
-            return False
-
-    body = table[1:]
-    right = [bool(body) and all(numeric(row[i]) or row[i] == '-'
-                                for row in body)
+    right = [bool(rows) and all(_numeric(row[i]) for row in table[1:])
              for i in range(len(header))]
-    lines = []
-    for row in table:
-        cells = [cell.rjust(widths[i]) if right[i] else cell.ljust(widths[i])
-                 for i, cell in enumerate(row)]
-        lines.append('  '.join(cells).rstrip())
-    return '\n'.join(lines)
+    return '\n'.join(
+        '  '.join(cell.rjust(width) if r else cell.ljust(width)
+                  for cell, width, r in zip(row, widths, right)).rstrip()
+        for row in table)
 
 
 def _short(name, width=NAME_WIDTH):
@@ -136,15 +132,13 @@ def metrics(weights):
         for constraint in weight.constraints:
             over, pinned = metric_names(weight, constraint)
             try:
-                norms = vector_norms(value, constraint.axes,
-                                     mask=weight.mask, name=weight.name)
+                norms = weight.vector_norms(value, constraint)
             except ValueError:   # NaN or inf: a diverged run goes on
                 out[over] = out[pinned] = float('nan')
                 continue
             out[over] = float(norms.max() / constraint.limit)
-            out[pinned] = float(np.mean(
-                np.abs(norms - constraint.limit)
-                <= PINNED_RTOL * constraint.limit))
+            out[pinned] = count_pinned(norms, constraint.limit) / float(
+                norms.size)
     return out
 
 
@@ -193,13 +187,10 @@ class AuditReport(object):
                     number(None if b is None else b.max),
                     '-' if b is None else '%d/%d' % (b.above_target, b.count),
                     status])
-        for item in self.unknown:
-            out.append([_short(item.name), '-', '-', '-', '-', '-',
-                        'left alone'])
-        for name, shape, status, _, _ in self.extra:
-            out.append([_short(name), shape or '-', '-', '-', '-', '-',
-                        status])
-        return out
+        out += [[_short(item.name), '-', '-', '-', '-', '-', 'left alone']
+                for item in self.unknown]
+        return out + [[_short(name), shape or '-', '-', '-', '-', '-', status]
+                      for name, shape, status, _, _ in self.extra]
 
     def notes(self):
         """The lines under the table: init, expectation, recommendation,
@@ -243,11 +234,9 @@ class AuditReport(object):
 
     def as_dict(self):
         """The numbers, JSON-serialisable."""
-        layers = []
-        for _, analysis, verdict in self.analyses:
-            out = analysis.as_dict()
-            out['verdict'] = None if verdict is None else verdict.as_dict()
-            layers.append(out)
+        layers = [dict(a.as_dict(),
+                       verdict=None if v is None else v.as_dict())
+                  for _, a, v in self.analyses]
         return {'options': self.options.as_dict(), 'layers': layers,
                 'unknown': [u.as_dict() for u in self.unknown],
                 'breaking': list(self.breaking),

@@ -1,24 +1,13 @@
 """One run of normsafe_init over a model's constrained weights.
 
-Every adapter (the pylearn2 extension, the Keras callback, the PyTorch
-``make_safe`` and skorch callback) describes its weights as
+Every adapter describes its weights as
 :class:`normsafe_init.weights.ConstrainedWeight` objects, with the host's
-signs of training, and calls :func:`run`. The policy is here:
-
-1. select the weights (``layers`` / ``exclude`` name weights or the layers
-   that own them; an unknown name is an error);
-2. analyse **every** selected weight (norms, ``t = fraction x limit``, the
-   init's law, the solved safe scale: :mod:`normsafe_init.plan`) and judge
-   it: a fresh draw, or trained (the host's signals, an earlier record,
-   the weight's own values: :mod:`normsafe_init.freshness`). A weight
-   judged trained is only reported unless ``force``;
-3. plan the repair of every weight; any error so far (a non-finite
-   weight, say) leaves everything unchanged;
-4. check that every weight to change can be written, then write them (in
-   place, same dtype and shape); if a write still fails, what was written
-   is put back;
-5. log a line per constraint and a summary, and return a JSON-serialisable
-   record (chained to the record of an earlier run).
+signs of training, and calls :func:`run`, which selects the weights
+(``layers`` / ``exclude``), analyses and judges **every** one
+(:mod:`normsafe_init.plan`, :mod:`normsafe_init.freshness`; a weight judged
+trained is only reported unless ``force``), plans every repair (an error
+so far changes nothing), checks every target, writes them all or none,
+logs, and returns a record chained to an earlier run's.
 
 Example (a plain numpy weight, as an adapter would describe it)::
 
@@ -48,14 +37,13 @@ import logging
 
 import numpy as np
 
-from . import __version__, freshness
-from .norms import summarize, vector_norms
+from . import __version__, freshness, repairs
+from .norms import summarize
 from .options import Options
 from .plan import analyze, plan_repair
 from .report import AuditReport, log_lines, number
-from .weights import machine_eps
 
-__all__ = ['Options', 'Result', 'run', 'audit', 'select', 'unknown_names']
+__all__ = ['Options', 'Result', 'run', 'audit', 'select']
 
 #: Below this machine epsilon a stored weight rounds too little to matter:
 #: the norms after a repair are derived, not measured again.
@@ -76,20 +64,6 @@ class Result(object):
         self.action = record['action']
 
 
-def unknown_names(option, wanted, known):
-    """The message for names in ``wanted`` (the value of ``option``, as the
-    user wrote it: ``'layers'``, ``'--exclude'``) that are not in ``known``,
-    or None when every name is known."""
-    missing = [n for n in wanted or () if n not in known]
-    if not missing:
-        return None
-    return ('%s names %s, which %s not a constrained layer of this model; '
-            'constrained layers: %s'
-            % (option, ', '.join(missing),
-               'is' if len(missing) == 1 else 'are',
-               ', '.join(sorted(known)) or 'none'))
-
-
 def select(weights, options, unknown=()):
     """The weights ``options`` select. A name in ``layers`` / ``exclude``
     is a weight's name or the name of the layer owning it (``'sep'``
@@ -104,9 +78,14 @@ def select(weights, options, unknown=()):
              | set(u.name for u in unknown))
     for option, wanted in (('layers', options.layers),
                            ('exclude', options.exclude)):
-        message = unknown_names(option, wanted, known)
-        if message:
-            raise ValueError(message)
+        missing = [n for n in wanted or () if n not in known]
+        if missing:
+            raise ValueError(
+                '%s names %s, which %s not a constrained layer of this model; '
+                'constrained layers: %s'
+                % (option, ', '.join(missing),
+                   'is' if len(missing) == 1 else 'are',
+                   ', '.join(sorted(known)) or 'none'))
 
     def named(weight, wanted):
         return weight.name in wanted or weight.layer_name in wanted
@@ -116,45 +95,29 @@ def select(weights, options, unknown=()):
             and not named(w, options.exclude or ())]
 
 
-def processed_names(previous):
-    """The weights an earlier run's record covers (its chain included)."""
-    names = set()
-    while previous:
-        names.update(layer.get('name') for layer in previous.get('layers', ()))
-        previous = previous.get('previous')
-    return names
-
-
-def _host_verdict(reason):
-    """Trained on the host's word (``reason``)."""
-    return freshness.Verdict(True, 'host', reason, None, 'the host', {})
-
-
-def _stored_dtype(weight):
-    """What the judgment takes for the stored type: ``weight.dtype``, or
-    the half type its ``eps`` names (a bfloat16 tensor read as float32)."""
-    if weight.eps > machine_eps(weight.dtype):
-        return {2.0 ** -7: 'bfloat16', 2.0 ** -10: 'float16'}.get(
-            weight.eps, weight.dtype)
-    return weight.dtype
-
-
 def judge(weight, analysis, trained=None, processed=()):
     """The :class:`normsafe_init.freshness.Verdict` on one analysed weight:
-    the host's model-level reason ``trained``, an earlier run, the host's
-    per-weight ``weight.evidence``, then the weight's own values (a law
-    mismatch decides only for a declared init, not an assumed one)."""
-    if trained:
-        return _host_verdict(trained)
-    if weight.name in processed:
-        return _host_verdict('an earlier normsafe_init run already '
-                             'processed it (the model carries its record)')
-    if weight.evidence:
-        return _host_verdict('; '.join(weight.evidence))
-    return freshness.judge_analysis(
-        weight, analysis.parts,
-        assumed=weight.assumed,
-        dtype=_stored_dtype(weight))
+    the host's model-level reason ``trained``, an earlier run (``processed``
+    names), the host's per-weight ``weight.evidence``, then the weight's own
+    values (fully masked vectors dropped; a sparse init has no law for
+    rows)."""
+    if weight.name in processed and not trained:
+        trained = ('an earlier normsafe_init run already processed it (the '
+                   'model carries its record)')
+    reason = trained or '; '.join(weight.evidence)
+    if reason:
+        return freshness.Verdict(True, 'host', reason, None, 'the host', {})
+    family, parts = weight.family, []
+    for part in analysis.parts:
+        c, norms, n = part.constraint, part.norms, part.n
+        if norms is not None and np.ndim(n) > 0:   # a mask: n live per vector
+            live = (weight.mask != 0).sum(axis=c.axes).ravel()
+            norms = np.asarray(norms).ravel()[live > 0]
+        law = not (family is not None and family.kind == 'sparse'
+                   and c.kind == 'row')
+        parts.append((norms, n, c, law))
+    return freshness.judge(family, parts, assumed=weight.assumed,
+                           eps=weight.eps)
 
 
 def _plan_all(weights, options, action, trained, previous):
@@ -162,18 +125,20 @@ def _plan_all(weights, options, action, trained, previous):
     nothing applied. ``reinit`` draws from one ``RandomState(options.seed)``,
     in weight order (a weight left alone draws nothing)."""
     rng = np.random.RandomState(options.seed)
-    processed = processed_names(previous)
+    processed = set()
+    while previous:      # the weights an earlier run's record chain covers
+        processed.update(layer.get('name')
+                         for layer in previous.get('layers', ()))
+        previous = previous.get('previous')
     planned = []
     for weight in weights:
         value = weight.read()
         analysis = analyze(weight, value, options.fraction,
                            options.confidence, options.mode)
         verdict = judge(weight, analysis, trained, processed)
-        act = action
-        if verdict.trained and not options.force:
-            act = 'report'
-        plan = plan_repair(analysis, value, act, rng)
-        if verdict.trained and act != action and not trained:
+        held = verdict.trained and not options.force
+        plan = plan_repair(analysis, value, 'report' if held else action, rng)
+        if held and action != 'report' and not trained:
             plan.reason = 'judged trained: %s' % verdict.evidence
         planned.append((weight, analysis, plan, verdict))
     return planned
@@ -182,7 +147,9 @@ def _plan_all(weights, options, action, trained, previous):
 def _apply_all(planned):
     """Write every plan that changes its weight, or none: every target is
     checked first; the largest weight is written last, and the others are
-    kept to be put back if a later write fails."""
+    kept to be put back if a later write fails. Each weight is read once;
+    factors multiply it in place (``read_writable``: no second copy where
+    the framework lends its buffer)."""
     todo = [(w, p) for w, _, p, _ in planned if p.changes]
     for weight, _ in todo:
         weight.check_writable()
@@ -190,25 +157,22 @@ def _apply_all(planned):
     written = []
     try:
         for i, (weight, plan) in enumerate(todo):
-            backup = (np.array(weight.read(), copy=True)
-                      if i < len(todo) - 1 else None)
-            plan.apply(weight)
+            last = i == len(todo) - 1
+            new = plan.value
+            if new is None:
+                new = weight.read_writable()
+                backup = None if last else new.copy()
+                for axes, factors in plan.factors:
+                    repairs.apply_factors(new, axes, factors)
+            else:
+                backup = None if last else np.array(weight.read(), copy=True)
+            weight.write(new)
             written.append((weight, backup))
     except Exception:
         for weight, backup in reversed(written):
             if backup is not None:
                 weight.write(backup)
         raise
-
-
-def _measure_after(weight, analysis, plan):
-    """The stored norms after a repair of a low-precision weight, measured
-    (they are what the record and the next run see)."""
-    value = weight.read()
-    plan.after = [summarize(vector_norms(value, part.constraint.axes,
-                                         mask=weight.mask, name=weight.name),
-                            part.target, part.constraint.limit)
-                  for part in analysis.parts]
 
 
 def run(weights, options, unknown=(), trained=None, previous=None, log=None,
@@ -257,7 +221,11 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
     _apply_all(planned)                          # all or nothing
     for weight, analysis, plan, verdict in planned:
         if plan.changes and weight.eps > _LOW_PRECISION_EPS:
-            _measure_after(weight, analysis, plan)
+            value = weight.read()    # the stored norms, measured: what the
+            plan.after = [           # record and the next run see
+                summarize(weight.vector_norms(value, part.constraint),
+                          part.target, part.constraint.limit)
+                for part in analysis.parts]
         if not verdict.trained and verdict.rests_on:
             log.info('normsafe_init: %s: judged a fresh draw; %s%s',
                      weight.name, verdict.rests_on,
@@ -289,8 +257,7 @@ def run(weights, options, unknown=(), trained=None, previous=None, log=None,
              '; judged trained: %s' % ', '.join(judged) if judged else '')
     record = {
         'version': __version__, 'framework': framework,
-        'options': options.as_dict(), 'action': act,
-        'reason': reason,
+        'options': options.as_dict(), 'action': act, 'reason': reason,
         'trained': trained,
         'layers': [dict(a.as_dict(), repair=p.as_dict(),
                         verdict=v.as_dict())

@@ -17,7 +17,7 @@ Every family is a scale family (``||w|| = scale * ||u||``, see
   ``t``: ``scale = t / E||u||``.
 
 Defaults (``fraction`` 0.5, ``confidence`` 0.99, mode ``'max'``) come from
-:mod:`normsafe_init.defaults`. Example: the neukrill first fully connected
+:mod:`normsafe_init.options`. Example: the neukrill first fully connected
 layer (46208 inputs, 1024 columns, ``max_col_norm`` 1.9, ``fraction`` 0.5)
 needs ``istdev`` <= ~0.0043, where the declared 0.01 puts every column near
 2.15::
@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from ._record import Record
 from ._validation import (check_choice, check_fraction, check_open_probability,
                           check_positive)
 from .options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
@@ -39,7 +40,6 @@ from .options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
 from .laws import Zero, fan_in_groups
 
 __all__ = ['MODES', 'SafeScale', 'solve', 'assess']
-
 
 
 def _check_common(family, n, m, limit, fraction, confidence):
@@ -60,35 +60,28 @@ def _fan_in_repr(groups):
     return {'min': min(n for n, _ in groups), 'max': max(n for n, _ in groups)}
 
 
-class SafeScale(object):
-    """Result of :func:`solve`.
-
-    Attributes
-    ----------
-    family : InitFamily
-        The declared family with its scale set to the solved value.
-    param_name : str
-        ``'irange'``, ``'istdev'``, ``'sparse_stdev'`` or ``'stddev'``.
-    value : float
-        The solved parameter.
-    guaranteed : float or None
-        For bounded entries (``irange``, ``stddev``): ``t / bound(n_max)`` at
-        unit scale, the largest value for which no vector can exceed ``t``
-        at all.
-    target, limit, fraction, confidence, mode, n, m
-        The inputs (``n`` is an int, or ``{'min':..,'max':..}``).
-    mean_norm : float
-        Expected norm at ``value``.
-    max_quantile : float
-        Quantile ``confidence`` of the largest norm at ``value``.
-    prob_all_below : float
-        P(all norms <= target) at ``value``.
+class SafeScale(Record):
+    """Result of :func:`solve`: ``family`` (the declared family at the
+    solved scale), ``param_name`` (``'irange'``, ``'istdev'``,
+    ``'sparse_stdev'`` or ``'stddev'``), ``value`` (the solved parameter),
+    ``guaranteed`` (bounded entries: the certain answer above; else None),
+    the inputs ``target, limit, fraction, confidence, mode, n, m`` (``n``
+    an int or ``{'min':..,'max':..}``), and at ``value``: ``mean_norm``,
+    ``max_quantile`` (quantile ``confidence`` of the largest norm) and
+    ``prob_all_below`` (P(all norms <= target)). ``as_dict()``: its record
+    (``'parameter'`` is the solved value).
     """
+
+    _fields = (('parameter', 'value'), ('parameter_name', 'param_name'),
+               'init', 'guaranteed', 'target', 'limit', 'fraction',
+               'confidence', 'mode', 'n', 'm', 'mean_norm', 'max_quantile',
+               ('prob_all_below_target', 'prob_all_below'))
 
     def __init__(self, family, groups, limit, fraction, confidence, mode):
         self.family = family
         self.param_name = family.param_name
         self.value = family.scale
+        self.init = family.to_dict()
         self.target = fraction * limit
         self.limit = limit
         self.fraction = fraction
@@ -96,51 +89,25 @@ class SafeScale(object):
         self.mode = mode
         self.n = _fan_in_repr(groups)
         self.m = sum(m_j for _, m_j in groups)
-        self._args = _group_args(groups)
+        self._args = tuple(_group_args(groups))
+        self._laws = {}
         bound_unit = family.with_scale(1.0).bound(max(n for n, _ in groups))
         self.guaranteed = (self.target / bound_unit
                            if not math.isinf(bound_unit) else None)
 
-    # The law's quantities are computed when first asked for (a solve that
-    # only wants the value does not pay for them).
-    @property
-    def mean_norm(self):
-        if '_mean_norm' not in self.__dict__:
-            self._mean_norm = self.family.mean_norm(*self._args)
-        return self._mean_norm
+    def _law(self, method, *args):
+        """``family.<method>(*args, n, m)``, computed when first asked for (a
+        solve that only wants the value does not pay for it)."""
+        if method not in self._laws:
+            self._laws[method] = getattr(self.family, method)(
+                *(args + self._args))
+        return self._laws[method]
 
-    @property
-    def max_quantile(self):
-        if '_max_quantile' not in self.__dict__:
-            self._max_quantile = self.family.max_ppf(self.confidence,
-                                                     *self._args)
-        return self._max_quantile
-
-    @property
-    def prob_all_below(self):
-        if '_prob_all_below' not in self.__dict__:
-            self._prob_all_below = self.family.prob_all_below(self.target,
-                                                              *self._args)
-        return self._prob_all_below
-
-    def as_dict(self):
-        """JSON-serialisable dict; ``'parameter'`` is the solved value."""
-        return {
-            'parameter': self.value,
-            'parameter_name': self.param_name,
-            'init': self.family.to_dict(),
-            'guaranteed': self.guaranteed,
-            'target': self.target,
-            'limit': self.limit,
-            'fraction': self.fraction,
-            'confidence': self.confidence,
-            'mode': self.mode,
-            'n': self.n,
-            'm': self.m,
-            'mean_norm': self.mean_norm,
-            'max_quantile': self.max_quantile,
-            'prob_all_below_target': self.prob_all_below,
-        }
+    mean_norm = property(lambda self: self._law('mean_norm'))
+    max_quantile = property(lambda self: self._law('max_ppf',
+                                                   self.confidence))
+    prob_all_below = property(lambda self: self._law('prob_all_below',
+                                                     self.target))
 
     def __repr__(self):
         return ('SafeScale(%s=%.6g, target=%.6g, mode=%r, confidence=%g)'
@@ -160,29 +127,11 @@ def solve(family, n, m=None, limit=1.0, fraction=DEFAULT_FRACTION,
     """The largest scale of ``family`` that keeps its norms under
     ``fraction * limit``.
 
-    Parameters
-    ----------
-    family : InitFamily
-        The declared init (its current scale is ignored; its other options,
-        ``include_prob`` and ``sparse_init``, are kept).
-    n : int or array of ints
-        Entries per vector (fan-in), or per-vector fan-ins.
-    m : int
-        Number of vectors (when ``n`` is an int).
-    limit : float > 0
-        The constraint (``max_col_norm``, ``max_row_norm``,
-        ``max_kernel_norm``).
-    fraction : float in (0, 1]
-        Target ``t = fraction * limit`` (default 0.5).
-    confidence : float in (0, 1)
-        Mode ``'max'``: required P(all m norms <= t) (default 0.99).
-    mode : {'max', 'mean'}
-        ``'max'`` (default): all vectors under ``t`` with probability
-        ``confidence``; ``'mean'``: expected norm equal to ``t``.
-
-    Returns
-    -------
-    SafeScale
+    ``family``: the declared init (its scale is ignored; ``include_prob``
+    and ``sparse_init`` are kept). ``n``: entries per vector (an int, with
+    ``m`` vectors) or per-vector fan-ins. ``limit``: the constraint;
+    ``fraction``, ``confidence``, ``mode``: see the module docstring.
+    Returns a :class:`SafeScale`.
     """
     groups, limit, fraction, confidence = _check_common(
         family, n, m, limit, fraction, confidence)

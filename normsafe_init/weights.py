@@ -1,11 +1,8 @@
 """What the core knows of a constrained weight, whatever the framework.
 
-An adapter (pylearn2, Keras, PyTorch) finds the weights that carry a
-max-norm constraint and describes each one with a :class:`ConstrainedWeight`
-(subclassed to read and write its live variable); the core
-(:mod:`normsafe_init.plan`, :mod:`normsafe_init.run`) decides everything
-else: which weights are selected, whether each is a fresh draw or trained,
-whether it breaks, the targets, the repairs, the names and the records.
+An adapter describes each weight that carries a max-norm constraint with a
+:class:`ConstrainedWeight` (subclassed to read and write its live
+variable); :func:`normsafe_init.run.run` decides everything else.
 
 A *vector* is the slice one constraint bounds: with ``axes`` the axes
 summed over, ``||w||_j = sqrt(sum_{axes} W[..., j, ...]**2)``. For a
@@ -20,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 import numpy as np
 
 from ._record import Record
-from .norms import vector_shape
+from .norms import vector_norms, vector_shape
 
 __all__ = ['Constraint', 'ConstrainedWeight', 'UnknownWeight', 'bad_limit',
            'format_n', 'machine_eps']
@@ -41,11 +38,9 @@ class Constraint(object):
         Axes summed over for one vector's norm.
     limit : float
         The largest norm the constraint allows.
-    min_limit : float or None
-        The smallest (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm``).
-    min_attr : str or None
-        The option that sets ``min_limit`` (``'min_col_norm'``,
-        ``'min_value'``): used in messages.
+    min_limit, min_attr : float, str or None
+        The smallest norm (pylearn2 ``min_col_norm``, Keras ``MinMaxNorm``)
+        and the option that sets it (``'min_value'``), for messages.
     """
 
     def __init__(self, attr, kind, axes, limit, min_limit=None,
@@ -96,57 +91,48 @@ def machine_eps(dtype):
 def format_n(n):
     """``n`` (entries per vector) as text: ``'25'``, or ``'3..9'`` when the
     vectors have their own counts (a mask)."""
-    if np.ndim(n) == 0:
-        return '%d' % int(n)
-    n = np.asarray(n)
-    if n.min() == n.max():
-        return '%d' % int(n.min())
-    return '%d..%d' % (int(n.min()), int(n.max()))
+    lo, hi = int(np.min(n)), int(np.max(n))
+    return '%d' % lo if lo == hi else '%d..%d' % (lo, hi)
 
 
 class ConstrainedWeight(object):
-    """A constrained weight, described for the core.
+    """A constrained weight, described for the core. Subclasses implement
+    :meth:`read` and :meth:`write`, and override :meth:`check_writable`
+    where a write can be refused.
 
     Attributes
     ----------
     name : str
-        The key used in options (``layers`` / ``exclude``), logs, records
-        and metric names (the layer's name).
+        The key in options (``layers`` / ``exclude``), logs, records and
+        metric names.
     constraints : list of Constraint
         In the order the framework applies them.
-    shape : tuple of int
-    dtype : numpy dtype
+    shape, dtype : tuple of int, numpy dtype
     family : InitFamily or None
         The declared init; ``None`` when unknown (``family_note`` says why).
     mask : ndarray or None
         Entries that are always zero (pylearn2 ``mask_weights``): norms are
         those of ``W * mask``.
-    path : str
-        Where the weight lives, for messages (``'mlp/h1'``, ``'dense.kernel'``).
-    class_name : str
-        The layer's class.
-    label : str
-        What the framework calls the weight (``'W'``, ``'kernel'``).
+    path, class_name, label : str
+        For messages: where the weight lives (``'mlp/h1'``,
+        ``'dense.kernel'``), the layer's class, what the framework calls the
+        weight (``'W'``, ``'kernel'``).
     layer_name : str
-        The name of the layer that owns it: ``layers=['sep']`` selects every
-        weight of layer ``sep`` (default: ``name``).
+        The layer that owns it: ``layers=['sep']`` selects every weight of
+        layer ``sep`` (default: ``name``).
     assumed : bool
-        ``family`` is the framework's default init, assumed rather than
-        declared by the user: a weight that does not follow its law may
-        simply have been drawn by another init, so that alone is no sign
-        of training.
+        ``family`` is the framework's default, not declared by the user: a
+        weight that does not follow its law may have been drawn by another
+        init, so that alone is no sign of training.
     evidence : list of str
         The host's signs that this weight was trained (``'the optimizer
         holds state for it'``); any makes the weight trained.
     notes : list of str
         Remarks the run logs for this weight (why its init is assumed, ...).
     eps : float
-        Machine epsilon of the *stored* type (default ``dtype``'s): a
-        bfloat16 tensor read as float32 says ``2**-7``, so that repairs
+        Machine epsilon of the *stored* type (default ``dtype``'s; a
+        bfloat16 tensor read as float32 says ``2**-7``), so that repairs
         still land at or under ``t`` once rounded.
-
-    Subclasses implement :meth:`read` and :meth:`write`, and override
-    :meth:`check_writable` where a write can be refused.
     """
 
     def __init__(self, name, constraints, shape, dtype, family=None,
@@ -188,6 +174,13 @@ class ConstrainedWeight(object):
         """Raise ``ValueError`` naming the weight if :meth:`write` would be
         refused (a read-only or inference tensor, a meta device). Called for
         every weight a run changes before any is written."""
+
+    def vector_norms(self, value, constraint):
+        """The norms of ``value``'s vectors under ``constraint`` (with the
+        mask), float64; ``ValueError`` naming the weight if any is NaN or
+        Inf."""
+        return vector_norms(value, constraint.axes, mask=self.mask,
+                            name=self.name + ' weight')
 
     def fan_in(self, constraint):
         """``(n, m)`` of one constraint: entries per vector and vectors.

@@ -13,7 +13,7 @@ from scipy import stats
 
 from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
-from normsafe_init.montecarlo import monte_carlo
+from montecarlo import monte_carlo
 from normsafe_init.norms import vector_norms, vector_shape
 from helpers import LAYOUT_AXES, assert_raises_msg
 

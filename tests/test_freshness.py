@@ -13,10 +13,11 @@ import pytest
 from normsafe_init.laws import (Gaussian, Sparse, TruncNormal, Uniform,
                                     Zero)
 from normsafe_init import freshness
-from normsafe_init.freshness import (ALPHA_LAW, judge, judge_analysis,
-                                     pinned_rtol)
+from normsafe_init.freshness import ALPHA_LAW, judge
 from normsafe_init.norms import vector_norms
-from normsafe_init.weights import ConstrainedWeight, Constraint
+from normsafe_init.plan import analyze
+from normsafe_init.run import judge as run_judge
+from normsafe_init.weights import ConstrainedWeight, Constraint, machine_eps
 
 COL = Constraint('max_col_norm', 'col', (0,), 1.0)
 
@@ -30,9 +31,13 @@ def norms_of(W):
 
 
 def verdict(family, W, limit, dtype=None, **kw):
-    dtype = W.dtype if dtype is None else dtype
+    eps = machine_eps(W.dtype if dtype is None else dtype)
     return judge(family, [(norms_of(W), W.shape[0], col(limit))],
-                 dtype=dtype, **kw)
+                 eps=eps, **kw)
+
+
+def rtol(eps):
+    return judge(None, [(np.ones(3), 9, COL)], eps=eps).tests[0]['rtol']
 
 
 def project(W, limit, dtype=None):
@@ -241,9 +246,9 @@ def test_fixed_norm_constraint_counts_each_vector_once():
 
 
 def test_tolerance_follows_the_dtype():
-    assert pinned_rtol(None) == pinned_rtol('float32') == 1e-4
-    assert pinned_rtol(np.float16) == 2 * 2.0 ** -10
-    assert pinned_rtol('bfloat16') == pinned_rtol('torch.bfloat16') == 2 ** -6
+    assert rtol(0.0) == rtol(machine_eps(np.float32)) == 1e-4
+    assert rtol(machine_eps(np.float16)) == 2 * 2.0 ** -10
+    assert rtol(2.0 ** -7) == 2 ** -6          # bfloat16
     family = Uniform(0.05)
     W = family.draw((64, 64), (0,), np.random.RandomState(8))
     limit = float(family.mean(64))
@@ -259,9 +264,10 @@ def test_tolerance_follows_the_dtype():
 def test_norm_rounded_past_a_bounded_support():
     family = Uniform(0.05)
     at = np.array([0.05 * (1 + 2.0 ** -11)])      # float16 rounding of 0.05
-    v = judge(family, [(at, 1, COL)], dtype='float16')
+    v = judge(family, [(at, 1, COL)], eps=machine_eps(np.float16))
     assert v.fresh, v
-    assert judge(family, [(at, 1, COL)], dtype='float64').basis == 'law'
+    assert judge(family, [(at, 1, COL)], eps=machine_eps(np.float64)
+                 ).basis == 'law'
 
 
 def test_law_free_band_bounds_uniform_entries():
@@ -287,13 +293,7 @@ class ArrayWeight(ConstrainedWeight):
         return self.value
 
 
-class Part(object):
-    def __init__(self, weight, value):
-        self.constraint = weight.constraints[0]
-        self.norms = vector_norms(value, self.constraint.axes, weight.mask)
-
-
-def test_judge_analysis_aligns_a_mask():
+def test_run_judge_aligns_a_mask():
     rng = np.random.RandomState(9)
     mask = (rng.uniform(size=(64, 48)) < 0.5).astype(np.float32)
     mask[:, :3] = 0                          # fully masked columns
@@ -301,10 +301,10 @@ def test_judge_analysis_aligns_a_mask():
     family = Gaussian(0.02)
     W = (family.draw((64, 48), (0,), rng) * mask).astype(np.float32)
     weight = ArrayWeight(W, family, mask)
-    v = judge_analysis(weight, [Part(weight, W)])
+    v = run_judge(weight, analyze(weight, W, 0.5))
     assert v.fresh and v.law_fits, v
     assert v.tests[0]['vectors'] == 45
-    v = judge_analysis(weight, [Part(weight, W * 2)])
+    v = run_judge(weight, analyze(weight, W * 2, 0.5))
     assert v.trained and v.basis == 'law'
     with pytest.raises(ValueError):
         judge(family, [(np.ones(48), np.full(45, 32), COL)])

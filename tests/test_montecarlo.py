@@ -1,5 +1,5 @@
-"""Tests of normsafe_init.montecarlo: seeded, memory-bounded estimates with
-standard errors."""
+"""Tests of tests/montecarlo.py (the laws' Monte Carlo cross-check):
+seeded, memory-bounded estimates with standard errors."""
 from __future__ import absolute_import, division, print_function
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from normsafe_init.laws import (Gaussian, Sparse, TruncNormal,
                                          Uniform, Zero)
-from normsafe_init.montecarlo import MonteCarloResult, monte_carlo
+from montecarlo import MonteCarloResult, monte_carlo
 from normsafe_init.solver import solve
 from helpers import FULL_SWEEPS, assert_raises_msg
 

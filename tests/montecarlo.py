@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from ._validation import check_int, check_real
-from .norms import vector_norms
+from normsafe_init._validation import check_int, check_real
+from normsafe_init.norms import vector_norms
 
 __all__ = ['MonteCarloResult', 'monte_carlo']
 
