@@ -19,11 +19,10 @@ Example::
     (4, 3)
 """
 import os
-import re
 
 import numpy as np
 
-__all__ = ['keras', 'KERAS_VERSION', 'KERAS3', 'NUMPY_DTYPES',
+__all__ = ['keras', 'KERAS3', 'NUMPY_DTYPES',
            'legacy_requested', 'to_numpy', 'assign', 'variable_name',
            'dtype_of', 'keras_dtype', 'own_variables',
            'optimizer_steps', 'is_built', 'to_float', 'own_call']
@@ -48,9 +47,7 @@ def _import_keras():
 
 
 keras = _import_keras()
-KERAS_VERSION = tuple(int(p) for p in
-                      re.findall(r'\d+', keras.__version__)[:3])
-KERAS3 = KERAS_VERSION[0] >= 3
+KERAS3 = int(keras.__version__.split('.')[0]) >= 3
 
 
 #: dtypes numpy computes in; any other (bfloat16, ...) is read as float32

@@ -270,18 +270,22 @@ def find_constrained(model):
                     getattr(variable, 'constraint', None) is None:
                 continue
             seen.add(id(variable))
-            own.append((variable,) + _describe(variable, parts))
-        handled = sum(1 for item in own if item[1] is not None)
-        for variable, constraint, notes in own:
+            path = '/'.join(parts + [_compat.variable_name(variable)])
+            try:
+                own.append((variable, path) + constraint_of(
+                    variable.constraint, len(variable.shape), path))
+            except ValueError as exc:  # a scalar, an axis out of range
+                own.append((variable, path, None, str(exc)))
+        handled = sum(1 for item in own if item[2] is not None)
+        for variable, path, constraint, notes in own:
             several = len(own) > 1 and (handled > 1 or constraint is None)
-            found.append((layer, parts, select, owner, variable, several,
-                          constraint, notes))
+            found.append((layer, parts, select, owner, variable, path,
+                          several, constraint, notes))
     names = _unique_names([(parts, _compat.variable_name(v), several)
-                           for _, parts, _, _, v, several, _, _ in found])
+                           for _, parts, _, _, v, _, several, _, _ in found])
     weights, unknown = [], []
     for name, item in zip(names, found):
-        layer, parts, select, owner, variable, _, constraint, notes = item
-        path = '/'.join(parts + [_compat.variable_name(variable)])
+        layer, _, select, owner, variable, path, _, constraint, notes = item
         if constraint is None:
             unknown.append(UnknownWeight(
                 name, owner, _constraint_attrs(variable.constraint), notes,
@@ -294,12 +298,3 @@ def find_constrained(model):
                                    layer_name=select or name,
                                    class_name=owner))
     return weights, unknown
-
-
-def _describe(variable, parts):
-    """``(Constraint, notes)`` or ``(None, reason)``."""
-    label = '/'.join(parts + [_compat.variable_name(variable)])
-    try:
-        return constraint_of(variable.constraint, len(variable.shape), label)
-    except ValueError as exc:  # a scalar, an axis out of range
-        return None, str(exc)

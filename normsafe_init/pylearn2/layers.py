@@ -183,13 +183,10 @@ def _children(model):
         attrs = ('layers',) if getattr(model, 'layers', None) is not None \
             else ('raw_layer',)
     children = []
-    for attr in attrs:
-        value = getattr(model, attr, None)
-        if value is None:
-            continue
+    for value in (getattr(model, attr, None) for attr in attrs):
         if isinstance(value, (list, tuple)):
             children.extend(value)
-        else:
+        elif value is not None:
             children.append(value)
     return children
 
@@ -274,8 +271,8 @@ def declared_family(layer, spec=None):
     spec = spec or spec_of(layer)
     options = spec.init if spec else ('irange', 'istdev', 'sparse_init',
                                       'include_prob')
-    kwargs = dict((opt, getattr(layer, opt, None)) for opt in options)
-    kwargs = dict((k, v) for k, v in kwargs.items() if v is not None)
+    kwargs = dict((opt, getattr(layer, opt)) for opt in options
+                  if getattr(layer, opt, None) is not None)
     scale = option_name(spec, 'sparse_stdev')
     if 'sparse_init' in kwargs and scale is not None \
             and getattr(layer, scale, None) is not None:
