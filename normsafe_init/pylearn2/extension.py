@@ -23,20 +23,14 @@ log = logging.getLogger(__name__)
 TAG_KEY = 'normsafe_init'
 
 
-def _examples_seen(monitor):
-    try:
-        return int(monitor.get_examples_seen())
-    except Exception:  # an old or foreign monitor object
-        return int(getattr(monitor, '_examples_seen', 0) or 0)
-
-
 def model_looks_trained(model):
     """Why ``model`` must be treated as trained, or None: its monitor has
     seen examples, or it keeps an earlier pylearn2 ``Monitor`` (as
     ``push_monitor`` does)."""
     monitor = getattr(model, 'monitor', None)
-    if monitor is not None and _examples_seen(monitor) > 0:
-        return ('its monitor has seen %d examples' % _examples_seen(monitor))
+    seen = 0 if monitor is None else int(monitor.get_examples_seen())
+    if seen > 0:
+        return 'its monitor has seen %d examples' % seen
     for key, value in sorted(vars(model).items()):
         if key == 'monitor' or value is None:
             continue
