@@ -1,11 +1,11 @@
-"""Tests of normsafe_init.pylearn2.inits.family_from_params: the init
+"""Tests of normsafe_init.pylearn2.layers.family_from_params: the init
 family a pylearn2 layer declares through its options (no pylearn2 needed)."""
 from __future__ import absolute_import, division, print_function
 
 import pytest
 
 from normsafe_init.laws import Gaussian, Sparse, Uniform, Zero
-from normsafe_init.pylearn2.inits import family_from_params
+from normsafe_init.pylearn2.layers import family_from_params
 from helpers import assert_raises_msg
 
 

@@ -1,17 +1,6 @@
-"""Keras: initial weights that respect ``MaxNorm`` / ``MinMaxNorm``.
-
-Needs Python 3.10+ and either Keras 3 with any backend (``pip install -e
-'.[keras]'`` brings torch; TensorFlow and JAX work too), or Keras 2: the
-``tf.keras`` of TensorFlow 2.15 (``import keras`` is Keras 2.15 there), or
-``tf_keras`` under ``TF_USE_LEGACY_KERAS=1`` with TensorFlow >= 2.16 (set
-before this module is imported). :mod:`normsafe_init.keras._compat` picks
-the Keras and holds the few calls where the two differ::
-
-    from normsafe_init.keras import NormSafeInit, audit
-
-    print(audit(model, fraction=0.5))     # read-only table, like `check`
-    model.fit(x, y, callbacks=[NormSafeInit(fraction=0.5, action='rescale'),
-                               keras.callbacks.TensorBoard('logs')])
+"""Keras (3 on any backend, or 2: TensorFlow 2.15's ``tf.keras`` or
+``tf_keras`` under ``TF_USE_LEGACY_KERAS=1``): initial weights that respect
+``MaxNorm`` / ``MinMaxNorm``; see the README's Keras section.
 
 Example (a head like EEGNet's: ``max_norm(0.25)`` on 64 features, where
 glorot_uniform draws unit norms near 1.37)::
@@ -38,11 +27,8 @@ __all__ = ['NormSafeInit', 'audit', 'find_constrained', 'family_of',
 
 def audit(model, fraction=DEFAULT_FRACTION, confidence=DEFAULT_CONFIDENCE,
           mode=DEFAULT_MODE, layers=None, exclude=None):
-    """A read-only report of ``model``'s max-norm-constrained variables
-    (:class:`normsafe_init.report.AuditReport`: ``str()`` a table,
-    ``as_dict()`` the numbers, ``breaking`` the names above ``fraction x
-    limit``). Nothing is changed. The model must be built (else a
-    ``ValueError`` says how)."""
+    """A read-only :class:`normsafe_init.report.AuditReport` of ``model``'s
+    max-norm-constrained variables; ``ValueError`` if it is not built."""
     problem = unbuilt_message(model)
     if problem is not None:
         raise ValueError(problem)

@@ -1,43 +1,12 @@
 """The Keras the adapter works with, and the few calls where Keras 2 and
-Keras 3 differ. Everything else in ``normsafe_init.keras`` is written once,
-against what both share (``keras.layers``, ``keras.constraints``,
-``keras.initializers``, ``keras.callbacks.Callback``, a variable's
-``constraint``, ``shape``, ``dtype`` and ``assign``).
+Keras 3 differ (reading, writing, a variable's own name, a layer's own
+variables, the optimizer's step count, an unbuilt model); everything else
+is written once against what both share.
 
-Which Keras, by the rule TensorFlow itself follows for ``tf.keras``:
-
-===========================================  ================================
-environment                                  ``keras`` here
-===========================================  ================================
-Keras 3 (any backend)                        ``import keras`` (3.x)
-TensorFlow 2.15 and earlier                  ``import keras`` (2.x, the
-                                             ``tf.keras`` of that TensorFlow)
-``TF_USE_LEGACY_KERAS=1`` (``true``,         ``import tf_keras`` (2.x), the
-``True``) and ``tf_keras`` installed         ``tf.keras`` of TensorFlow >= 2.16
-===========================================  ================================
-
-The model must come from that same Keras: the callback subclasses its
-``keras.callbacks.Callback`` and discovery tests its ``MaxNorm`` classes.
-The choice is made at import time, so ``TF_USE_LEGACY_KERAS`` must be set
-before ``normsafe_init.keras`` is first imported (as it must be before
-TensorFlow's own first use of ``tf.keras``); a ``tf_keras`` model used
-without it (``import tf_keras`` beside Keras 3) is not supported.
-
-Where they differ:
-
-==========================  ========================  ======================
-                            Keras 3                   Keras 2
-==========================  ========================  ======================
-read                        ``ops.convert_to_numpy``  ``variable.numpy()``
-write (same dtype)          ``assign(ops.cast(v))``   ``assign(tf.cast(v))``
-variable's own name         ``variable.name``         ``'lstm/lstm_cell/
-                            (``'kernel'``)            kernel:0'``, last part
-a layer's variables         ``_trainable_variables``  ``_trainable_weights``
-optimizer steps             ``iterations`` (a         ``iterations`` (a
-                            ``keras.Variable``)       ``tf.Variable``)
-unbuilt model's variables   ``[]``                    ``ValueError``
-fans                        ``compute_fans``          the same rules, here
-==========================  ========================  ======================
+``keras`` is chosen at import time by TensorFlow's own rule for
+``tf.keras``: ``tf_keras`` (Keras 2) when ``TF_USE_LEGACY_KERAS`` is set
+and it is installed, else ``import keras`` (Keras 3, or TensorFlow 2.15's
+Keras 2). The model must come from that same Keras.
 
 Example::
 
@@ -48,19 +17,15 @@ Example::
     ('kernel', dtype('float16'))
     >>> _compat.to_numpy(layer.kernel).shape
     (4, 3)
-    >>> _compat.compute_fans((3, 3, 8, 16))   # Conv2D (kh, kw, in, out)
-    (72, 144)
 """
-import math
 import os
-import re
 
 import numpy as np
 
-__all__ = ['keras', 'KERAS_VERSION', 'KERAS3', 'NUMPY_DTYPES',
+__all__ = ['keras', 'KERAS3', 'NUMPY_DTYPES',
            'legacy_requested', 'to_numpy', 'assign', 'variable_name',
-           'dtype_of', 'keras_dtype', 'stored_eps', 'own_variables',
-           'optimizer_steps', 'compute_fans', 'is_built']
+           'dtype_of', 'keras_dtype', 'own_variables',
+           'optimizer_steps', 'is_built', 'to_float', 'own_call']
 
 
 def legacy_requested(environ=None):
@@ -82,14 +47,28 @@ def _import_keras():
 
 
 keras = _import_keras()
-KERAS_VERSION = tuple(int(p) for p in
-                      re.findall(r'\d+', keras.__version__)[:3])
-KERAS3 = KERAS_VERSION[0] >= 3
+KERAS3 = int(keras.__version__.split('.')[0]) >= 3
 
 
 #: dtypes numpy computes in; any other (bfloat16, ...) is read as float32
 #: and written back cast by the framework, as the torch adapter does.
 NUMPY_DTYPES = ('float16', 'float32', 'float64')
+
+
+def to_float(value):
+    """A Python float from a scalar (or a scalar tensor), or None."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        try:
+            return float(np.asarray(value))
+        except Exception:
+            return None
+
+
+def own_call(obj, base):
+    """True when ``obj`` is called with ``base.__call__`` (not overridden)."""
+    return type(obj).__call__ is base.__call__
 
 
 def keras_dtype(variable):
@@ -138,26 +117,13 @@ def dtype_of(variable):
     return np.dtype(name if name in NUMPY_DTYPES else 'float32')
 
 
-def stored_eps(variable):
-    """Machine epsilon of the variable's own dtype (``bfloat16``:
-    ``2**-7``, though :func:`to_numpy` reads it as float32)."""
-    name = keras_dtype(variable)
-    if name in NUMPY_DTYPES:
-        return float(np.finfo(name).eps)
-    import ml_dtypes   # Keras 2 (TensorFlow), jax and Keras 3 bring it
-    return float(ml_dtypes.finfo(name).eps)
-
-
 def own_variables(layer):
     """The variables ``layer`` itself created (not its sublayers')."""
     if KERAS3:
         names = ('_trainable_variables', '_non_trainable_variables')
     else:
         names = ('_trainable_weights', '_non_trainable_weights')
-    out = []
-    for name in names:
-        out.extend(getattr(layer, name, None) or [])
-    return out
+    return [v for name in names for v in getattr(layer, name, None) or []]
 
 
 def optimizer_steps(optimizer):
@@ -180,23 +146,3 @@ def is_built(model):
         return bool(model.variables)
     except ValueError:   # Keras 2: "Weights for model ... not yet created"
         return False
-
-
-def compute_fans(shape, input_axes=None, output_axes=None):
-    """``(fan_in, fan_out)`` of ``shape`` by Keras's rules (the same in
-    Keras 2 and 3): ``(in, out)`` for 2-D, ``(shape[-2] r, shape[-1] r)``
-    with ``r = prod(shape[:-2])`` above, ``(d, d)`` for 1-D; Keras 3's
-    ``input_axes`` / ``output_axes`` (EinsumDense) when given."""
-    shape = tuple(int(s) for s in shape)
-    if input_axes is not None and output_axes is not None:
-        fan_in = math.prod(shape[a] for a in input_axes)
-        fan_out = math.prod(shape[a] for a in output_axes)
-        return int(fan_in), int(fan_out)
-    if not shape:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    if len(shape) == 2:
-        return shape[0], shape[1]
-    field = math.prod(shape[:-2])
-    return shape[-2] * field, shape[-1] * field

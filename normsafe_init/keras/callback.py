@@ -1,26 +1,7 @@
-"""``NormSafeInit``: the Keras callback (Keras 3 on any backend; Keras 2 as
-TensorFlow 2.15 bundles it, or ``tf_keras`` under ``TF_USE_LEGACY_KERAS=1``).
-
-Keras applies ``MaxNorm`` / ``MinMaxNorm`` only after each optimizer step,
-so the first step silently projects every vector drawn above the limit onto
-it (EEGNet's ``Dense(4, kernel_constraint=max_norm(0.25))`` on 64 features
-starts with glorot_uniform norms ~1.37, 5.5x the limit). ``on_train_begin``
-runs after the model is built and before that first step: it is the one
-place that still sees the raw draw. There the callback measures every
-max-norm-constrained variable, lets the core plan every change
-(:func:`normsafe_init.run.run`, shared with the pylearn2 extension),
-assigns the planned values in place, logs one line per variable and a
-summary, and keeps a JSON-serialisable record. ``on_epoch_end`` adds
-``normsafe_<layer>_max_over_limit`` and ``normsafe_<layer>_pinned`` to the
-epoch logs (progress bar, ``History``, ``CSVLogger``, and a
-``TensorBoard`` placed after this callback).
-
-A model that has no variables at ``on_train_begin`` (with Keras 2 and
-Keras 3's tensorflow backend, a ``Sequential`` without an ``Input`` is built
-inside its first training step, after which that step's constraint has
-already clipped the draw) cannot be repaired by a callback: it raises
-``ValueError`` saying how to build the model first (with
-``action='report'``: a warning).
+"""``NormSafeInit``: the Keras callback. Keras applies ``MaxNorm`` /
+``MinMaxNorm`` only after each optimizer step; ``on_train_begin`` runs after
+the model is built and before that first step, so it still sees the raw
+draw. ``on_epoch_end`` adds the epoch metrics to the logs.
 """
 import logging
 import warnings
@@ -42,16 +23,10 @@ log = logging.getLogger('normsafe_init.keras')
 #: Attribute of the model holding the last record.
 RECORD_ATTR = '_normsafe_init_record'
 
-_FORCE_HINT = 'NormSafeInit(force=True)'
-
 
 def model_looks_trained(model):
-    """Why ``model`` must be treated as trained, or None: its optimizer has
-    taken steps (a second ``fit``, a model loaded with its optimizer
-    state). Weights loaded into a model whose optimizer has not stepped
-    (``load_weights``, ``load_model(..., compile=False)`` then
-    ``compile()``) leave no such trace: the core judges each weight from
-    its values."""
+    """Why ``model`` must be treated as trained (its optimizer has taken
+    steps), or None; the core also judges each weight from its values."""
     steps = _compat.optimizer_steps(getattr(model, 'optimizer', None))
     if steps:
         return 'optimizer.iterations = %d' % steps
@@ -95,28 +70,12 @@ class NormSafeInit(keras.callbacks.Callback):
 
     Parameters
     ----------
-    fraction : float in (0, 1], default 0.5
-        Target ``t = fraction x`` each constraint's ``max_value``.
-    action : {'rescale', 'clip', 'reinit', 'report'}, default 'rescale'
-        ``rescale``: the variable times ``t / max norm``; ``clip``: each
-        vector above ``t`` onto ``t`` (others bit-identical); ``reinit``:
-        redraw from the declared initializer at the largest scale keeping
-        every vector under ``t`` with probability ``confidence``, from a
-        dedicated ``numpy.random.RandomState(seed)`` (an initializer without
-        a known law, e.g. ``Orthogonal``, falls back to ``rescale``, logged);
-        ``report``: change nothing.
-    confidence : float in (0, 1), default 0.99
-    mode : {'max', 'mean'}, default 'max'
-    seed : int in [0, 2**32), default 0
-        Seed of ``reinit``'s generator; Keras's global seed generator is
-        never used.
-    layers, exclude : list of str, optional
-        Only / not these layer names (or ``'<layer>/<variable>'`` names; an
-        RNN's name selects its cell's variables; a layer inside a nested
-        model as ``'<block>/<layer>'``).
-    force : bool, default False
-        Also act on a model whose optimizer has taken steps or that was
-        already processed; without it such a model is only reported.
+    fraction, action, confidence, mode, seed, layers, exclude, force
+        As :class:`normsafe_init.options.Options`. ``reinit`` draws from
+        the variable's declared initializer (an initializer without a
+        known law, ``Orthogonal``, falls back to ``rescale``); ``layers``
+        / ``exclude`` also take ``'<layer>/<variable>'`` names and nested
+        ``'<block>/<layer>'`` names (an RNN's name selects its cell's).
     metrics : bool, default True
         Add ``normsafe_<name>_max_over_limit`` and ``normsafe_<name>_pinned``
         to the logs at every epoch end.
@@ -139,7 +98,6 @@ class NormSafeInit(keras.callbacks.Callback):
                                layers, exclude, force)
         self.metrics = check_flag(metrics, 'metrics')
         self.record = None
-        self.result = None
         self.weights = []
 
     def on_train_begin(self, logs=None):
@@ -156,8 +114,7 @@ class NormSafeInit(keras.callbacks.Callback):
         result = run.run(weights, self.options, unknown=unknown,
                          trained=model_looks_trained(model),
                          previous=getattr(model, RECORD_ATTR, None),
-                         log=log, framework='keras', force_hint=_FORCE_HINT)
-        self.result = result
+                         log=log, framework='keras', force_hint='NormSafeInit(force=True)')
         self.weights = result.weights
         self.record = result.record
         # Not through Layer.__setattr__: the record is no tracked state.

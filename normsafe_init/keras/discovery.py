@@ -1,25 +1,12 @@
-"""Finding a Keras model's max-norm-constrained variables (Keras 3, and
-Keras 2 through :mod:`normsafe_init.keras._compat`).
+"""Finding a Keras model's max-norm-constrained variables.
 
-Keras applies a variable's constraint only after each optimizer update
-(``variable.assign(variable.constraint(variable))`` in Keras 3's
-``BaseOptimizer.apply`` and in Keras 2's ``Optimizer.apply_gradients``;
-Keras 2's legacy optimizers do the same in their update), never when the
-variable is built. For every *trainable* variable of the model (nested models and layers included) whose
-``variable.constraint`` is
-
-* ``keras.constraints.MaxNorm(max_value, axis)``: norms
-  ``sqrt(sum(w**2, axis))``, limit ``max_value`` (a limit that is not a
-  positive finite number, ``MaxNorm(0)`` or ``MaxNorm(inf)``, gives an
-  unknown weight saying so);
-* ``keras.constraints.MinMaxNorm(min_value, max_value, rate, axis)``: the
-  same norms, limits ``[min_value, max_value]``;
-
-a :class:`KerasWeight` describes it for the core (the constraint's own
-``axis``: an int, a list, negative axes or ``None`` for all axes). Any other
-constraint (``UnitNorm``, ``NonNeg``, a custom class or function, a
-subclass overriding ``__call__``) gives an
-:class:`~normsafe_init.weights.UnknownWeight`: reported, never changed.
+Every *trainable* variable (nested models and layers included) whose
+``constraint`` is a ``MaxNorm(max_value, axis)`` or ``MinMaxNorm(min_value,
+max_value, rate, axis)`` becomes a :class:`KerasWeight`, its norms taken
+over the constraint's own ``axis``. Any other constraint, a subclass
+overriding ``__call__``, or a limit that is not a positive finite number
+gives an :class:`~normsafe_init.weights.UnknownWeight`: reported, never
+changed.
 
 Layouts, ``channels_last`` (the axes are always the user's)::
 
@@ -31,17 +18,17 @@ Layouts, ``channels_last`` (the axes are always the user's)::
     Embedding         embeddings (vocab, dim)         axis=1: one per token
     LSTM / GRU cell   kernel, recurrent_kernel        recurrent_constraint
 
-The declared initializer is the layer attribute ``<prefix>_initializer``
-next to the ``<prefix>_constraint`` that holds the variable's constraint
-(``kernel_``, ``bias_``, ``depthwise_``, ``pointwise_``, ``embeddings_``,
-``recurrent_``, ``gamma_``, ``beta_``).
+The declared initializer is the layer's ``<prefix>_initializer`` beside
+the ``<prefix>_constraint`` holding the variable's constraint.
 """
 import math
 
 import numpy as np
 
-from ..weights import Constraint, ConstrainedWeight, UnknownWeight, bad_limit
+from ..weights import (Constraint, ConstrainedWeight, UnknownWeight,
+                       bad_limit, machine_eps)
 from . import _compat
+from ._compat import own_call, to_float
 from .initializers import family_of
 
 __all__ = ['KerasWeight', 'find_constrained', 'constraint_of']
@@ -57,16 +44,9 @@ _PREFIX_BY_NAME = {
 
 
 class KerasWeight(ConstrainedWeight):
-    """A constrained Keras variable, read as a numpy copy and written with
-    ``variable.assign`` (in place: the same variable object, dtype and
-    shape), on any Keras 3 backend and in Keras 2. A ``bfloat16`` variable
-    is read as float32 and written back cast by Keras.
-
-    ``variable`` and ``layer`` (the layer that owns it; an RNN's cell) are
-    kept; ``layer_name`` is the name ``layers=`` / ``exclude=`` select it by
-    (an RNN's own name for its cell's variables); ``notes`` lists what the
-    adapter wants said about it (a ``MinMaxNorm`` rate below 1, say).
-    """
+    """A constrained Keras variable, read as a numpy copy (``bfloat16`` as
+    float32) and written in place with ``variable.assign``; ``layer`` owns
+    it (an RNN's cell)."""
 
     def __init__(self, name, variable, layer, constraint, family,
                  family_note, notes=(), path=None, layer_name=None,
@@ -77,7 +57,7 @@ class KerasWeight(ConstrainedWeight):
             family_note=family_note, path=path or name,
             class_name=class_name or type(layer).__name__,
             label=_compat.variable_name(variable), layer_name=layer_name,
-            notes=notes, eps=_compat.stored_eps(variable))
+            notes=notes, eps=machine_eps(_compat.keras_dtype(variable)))
         self.variable = variable
         self.layer = layer
         self.keras_dtype = _compat.keras_dtype(variable)
@@ -90,10 +70,6 @@ class KerasWeight(ConstrainedWeight):
         return self.read()  # already a private copy
 
     def write(self, value):
-        value = np.asarray(value)
-        if value.shape != self.shape:
-            raise ValueError('%s: value of shape %r for a variable of shape '
-                             '%r' % (self.name, value.shape, self.shape))
         _compat.assign(self.variable, value)
 
     def as_dict(self):
@@ -128,13 +104,10 @@ def _resolve_axes(axis, ndim, label):
     return tuple(sorted(set(resolved)))
 
 
-def _own_call(obj, base):
-    return type(obj).__call__ is base.__call__
-
-
 def constraint_of(keras_constraint, ndim, label='variable'):
     """``(Constraint, notes)`` for a ``MaxNorm`` / ``MinMaxNorm``, or
-    ``(None, reason)`` for any other constraint.
+    ``(None, reason)`` for any other constraint (``ValueError`` for a
+    scalar variable or an axis out of range).
 
     Example::
 
@@ -145,58 +118,34 @@ def constraint_of(keras_constraint, ndim, label='variable'):
     """
     kc = _compat.keras.constraints
     c = keras_constraint
-    if isinstance(c, (kc.MaxNorm, kc.MinMaxNorm)) and (
-            _own_call(c, kc.MaxNorm) or _own_call(c, kc.MinMaxNorm)):
-        bad = _bad_limits(c)
-        if bad:
-            return None, bad
-    if isinstance(c, kc.MinMaxNorm) and _own_call(c, kc.MinMaxNorm):
-        axes = _resolve_axes(c.axis, ndim, label)
-        notes = []
-        rate = float(c.rate)
-        if rate != 1.0:
-            notes.append(
-                'MinMaxNorm rate=%g: Keras moves each norm only part way '
-                '(rate) towards [min_value, max_value] per step; the plan '
-                'treats [%g, %g] as hard limits' % (rate, float(c.min_value),
-                                                    float(c.max_value)))
-        min_limit = float(c.min_value)
-        return Constraint('MinMaxNorm', _kind(axes, ndim), axes,
-                          float(c.max_value),
-                          min_limit=min_limit if min_limit > 0 else None,
-                          min_attr='MinMaxNorm min_value'), \
-            notes
-    if isinstance(c, kc.MaxNorm) and _own_call(c, kc.MaxNorm):
-        axes = _resolve_axes(c.axis, ndim, label)
-        return Constraint('MaxNorm', _kind(axes, ndim), axes,
-                          float(c.max_value)), []
-    name = getattr(type(c), '__name__', repr(c))
-    if isinstance(c, (kc.MaxNorm, kc.MinMaxNorm)):
-        return None, '%s overrides __call__: its norms are unknown' % name
-    return None, ('%s is not a max-norm constraint (MaxNorm, MinMaxNorm)'
-                  % name)
-
-
-def _limit(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):   # a scalar tensor
-        return float(np.asarray(value))
-
-
-def _bad_limits(c):
-    """Why ``c``'s limits cannot be planned for, or None (the core's
-    :func:`~normsafe_init.weights.bad_limit` for ``max_value``)."""
     name = type(c).__name__
-    bad = bad_limit(_limit(c.max_value), '%s max_value' % name)
+    if not isinstance(c, (kc.MaxNorm, kc.MinMaxNorm)):
+        return None, ('%s is not a max-norm constraint (MaxNorm, MinMaxNorm)'
+                      % name)
+    minmax = isinstance(c, kc.MinMaxNorm)
+    if not own_call(c, kc.MinMaxNorm if minmax else kc.MaxNorm):
+        return None, '%s overrides __call__: its norms are unknown' % name
+    limit, low = to_float(c.max_value), to_float(getattr(c, 'min_value', 0))
+    bad = bad_limit(c.max_value if limit is None else limit,
+                    '%s max_value' % name)
     if bad:
-        return bad + '; the weight is left alone'
-    limit = _limit(c.max_value)
-    low = _limit(getattr(c, 'min_value', 0.0))
-    if not (math.isfinite(low) and 0 <= low <= limit):
-        return ('%s(min_value=%r, max_value=%r): not 0 <= min_value <= '
-                'max_value; the weight is left alone' % (name, low, limit))
-    return None
+        return None, bad + '; the weight is left alone'
+    if low is None or not (math.isfinite(low) and 0 <= low <= limit):
+        return None, ('%s(min_value=%r, max_value=%r): not 0 <= min_value <= '
+                      'max_value; the weight is left alone'
+                      % (name, low, limit))
+    axes = _resolve_axes(c.axis, ndim, label)
+    if not minmax:
+        return Constraint('MaxNorm', _kind(axes, ndim), axes, limit), []
+    notes = []
+    if float(c.rate) != 1.0:
+        notes.append(
+            'MinMaxNorm rate=%g: Keras moves each norm only part way '
+            '(rate) towards [min_value, max_value] per step; the plan '
+            'treats [%g, %g] as hard limits' % (float(c.rate), low, limit))
+    return Constraint('MinMaxNorm', _kind(axes, ndim), axes, limit,
+                      min_limit=low if low > 0 else None,
+                      min_attr='MinMaxNorm min_value'), notes
 
 
 def _constraint_attrs(c):
@@ -204,7 +153,7 @@ def _constraint_attrs(c):
         config = c.get_config()
     except Exception:
         config = {}
-    attrs = {'constraint': getattr(type(c), '__name__', repr(c))}
+    attrs = {'constraint': type(c).__name__}
     for key, value in sorted(config.items()):
         attrs[key] = value if isinstance(value, (int, float, str)) \
             else repr(value)
@@ -295,17 +244,9 @@ def find_constrained(model):
     """``(weights, unknown)``: :class:`KerasWeight` for every trainable
     ``MaxNorm`` / ``MinMaxNorm`` variable of ``model`` and
     :class:`~normsafe_init.weights.UnknownWeight` for every other
-    constrained trainable variable, in layer order.
-
-    Names: the layer's name; ``'<layer>/<variable>'`` when the layer owns
-    several constrained variables (``'sep/depthwise_kernel'``; a lone
-    max-norm kernel keeps the layer's name beside a ``NonNeg`` bias, which
-    is ``'<layer>/bias'``). An RNN's cell variables carry the RNN's name
-    (``'lstm/kernel'``, ``'lstm/recurrent_kernel'``). When two layers of
-    nested models share a name, the enclosing models' names qualify them
-    (``'block1/dense'``, ``'block2/dense'``); the top model's name never
-    appears. ``path`` is the fully qualified ``'<...>/<layer>/<variable>'``.
-    A model that is not built yet has no variables: nothing is found.
+    constrained trainable variable, in layer order (none if the model is
+    not built). Names as the README's Keras section says; ``path`` is the
+    fully qualified ``'<...>/<layer>/<variable>'``.
 
     Example::
 
@@ -329,18 +270,22 @@ def find_constrained(model):
                     getattr(variable, 'constraint', None) is None:
                 continue
             seen.add(id(variable))
-            own.append((variable,) + _describe(variable, parts))
-        handled = sum(1 for item in own if item[1] is not None)
-        for variable, constraint, notes in own:
+            path = '/'.join(parts + [_compat.variable_name(variable)])
+            try:
+                own.append((variable, path) + constraint_of(
+                    variable.constraint, len(variable.shape), path))
+            except ValueError as exc:  # a scalar, an axis out of range
+                own.append((variable, path, None, str(exc)))
+        handled = sum(1 for item in own if item[2] is not None)
+        for variable, path, constraint, notes in own:
             several = len(own) > 1 and (handled > 1 or constraint is None)
-            found.append((layer, parts, select, owner, variable, several,
-                          constraint, notes))
+            found.append((layer, parts, select, owner, variable, path,
+                          several, constraint, notes))
     names = _unique_names([(parts, _compat.variable_name(v), several)
-                           for _, parts, _, _, v, several, _, _ in found])
+                           for _, parts, _, _, v, _, several, _, _ in found])
     weights, unknown = [], []
     for name, item in zip(names, found):
-        layer, parts, select, owner, variable, _, constraint, notes = item
-        path = '/'.join(parts + [_compat.variable_name(variable)])
+        layer, _, select, owner, variable, path, _, constraint, notes = item
         if constraint is None:
             unknown.append(UnknownWeight(
                 name, owner, _constraint_attrs(variable.constraint), notes,
@@ -353,12 +298,3 @@ def find_constrained(model):
                                    layer_name=select or name,
                                    class_name=owner))
     return weights, unknown
-
-
-def _describe(variable, parts):
-    """``(Constraint, notes)`` or ``(None, reason)``."""
-    label = '/'.join(parts + [_compat.variable_name(variable)])
-    try:
-        return constraint_of(variable.constraint, len(variable.shape), label)
-    except ValueError as exc:  # a scalar, an axis out of range
-        return None, str(exc)

@@ -1,17 +1,9 @@
 """Keras initializers (Keras 3, and Keras 2's, which have the same classes,
 attributes and formulas) as the core's init families.
 
-A constrained variable's declared initializer (the layer's
-``<name>_initializer``: ``kernel_initializer``, ``depthwise_initializer``,
-...) is mapped to the :class:`~normsafe_init.laws.InitFamily` whose
-law the core knows, at the scale Keras used for *this* variable's shape.
-
-Fans follow Keras's own ``compute_fans(shape)``: ``(in, out)`` for a 2-D
-shape, ``(shape[-2] * r, shape[-1] * r)`` with the receptive field ``r =
-prod(shape[:-2])`` for kernels of rank >= 3 (so a ``DepthwiseConv2D``
-kernel ``(kh, kw, in, mult)`` has ``fan_in = kh kw in``), ``(d, d)`` for
-1-D shapes. With ``fan = fan_in``, ``fan_out`` or ``(fan_in + fan_out) /
-2`` by ``mode`` and ``s = scale / max(1, fan)``:
+A variable's declared initializer, at the scale Keras used for its shape
+(fans by :func:`compute_fans`; ``fan`` = ``fan_in``, ``fan_out`` or their
+mean by ``mode``; ``s = scale / max(1, fan)``):
 
 =================================  ===========================================
 Keras initializer                  family
@@ -38,23 +30,15 @@ overriding ``__call__``, a plain
 function, anything else
 =================================  ===========================================
 
-Both Keras 2 and Keras 3 divide by ``0.87962566103423978`` and truncate at
-2 stddev; ``tests/test_keras_initializers.py`` checks the law against real
-draws of the Keras at hand.
-
-Note: Keras 3's torch backend draws a truncated normal as the first of 4
-standard-normal candidates inside (-2, 2), keeping the 4th candidate when
-all 4 fall outside (probability ``0.0455^4 ~ 4e-6`` per entry); the law
-above ignores that tail.
+Keras 3's torch backend keeps the 4th of 4 normal candidates when all fall
+outside (-2, 2) (``0.0455^4 ~ 4e-6`` per entry); the law ignores that tail.
 """
 import math
-
-import numpy as np
 
 from .. import laws
 from ..laws import TruncNormal
 from . import _compat
-from ._compat import compute_fans
+from ._compat import own_call, to_float
 
 __all__ = ['TRUNC_SD', 'compute_fans', 'family_of']
 
@@ -62,38 +46,34 @@ __all__ = ['TRUNC_SD', 'compute_fans', 'family_of']
 TRUNC_SD = TruncNormal.SD_FACTOR
 
 
-def _keras_classes():
-    return _compat.keras.initializers
+def compute_fans(shape, input_axes=None, output_axes=None):
+    """``(fan_in, fan_out)`` by Keras's rules (the same in Keras 2 and 3):
+    ``(in, out)`` for 2-D, ``(shape[-2] r, shape[-1] r)`` with ``r =
+    prod(shape[:-2])`` above, ``(d, d)`` for 1-D; Keras 3's ``input_axes``
+    / ``output_axes`` (EinsumDense) when given.
 
-
-def _float(value):
-    """A Python float from a scalar (or a scalar tensor), or None."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        try:
-            return float(np.asarray(value))
-        except Exception:
-            return None
-
-
-def _own_call(init, base):
-    """True when ``init`` draws with ``base.__call__`` (not overridden)."""
-    return type(init).__call__ is base.__call__
+    >>> compute_fans((3, 3, 8, 16))   # Conv2D (kh, kw, in, out)
+    (72, 144)
+    """
+    shape = tuple(int(s) for s in shape)
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[a] for a in input_axes),
+                math.prod(shape[a] for a in output_axes))
+    if len(shape) < 2:
+        d = shape[0] if shape else 1
+        return d, d
+    field = math.prod(shape[:-2])
+    return shape[-2] * field, shape[-1] * field
 
 
 def _variance_scaling(init, shape, name):
     fan_in, fan_out = compute_fans(shape, getattr(init, 'input_axes', None),
                                    getattr(init, 'output_axes', None))
-    scale = _float(init.scale)
+    scale = to_float(init.scale)
     if scale is None:
         return None, '%s: scale %r is not a number' % (name, init.scale)
-    if init.mode == 'fan_in':
-        fan = fan_in
-    elif init.mode == 'fan_out':
-        fan = fan_out
-    else:
-        fan = (fan_in + fan_out) / 2.0
+    fan = {'fan_in': fan_in, 'fan_out': fan_out}.get(
+        init.mode, (fan_in + fan_out) / 2.0)
     s = scale / max(1.0, fan)
     distribution = init.distribution
     if distribution == 'uniform':
@@ -106,11 +86,8 @@ def _variance_scaling(init, shape, name):
 
 
 def family_of(initializer, shape):
-    """The core family of ``initializer`` for a variable of ``shape``.
-
-    Returns ``(family, note)``: ``family`` an
-    :class:`~normsafe_init.laws.InitFamily` or ``None``, ``note``
-    None or why the family is unknown.
+    """``(family, note)``: the :class:`~normsafe_init.laws.InitFamily` of
+    ``initializer`` for a variable of ``shape``, or ``(None, why)``.
 
     Example::
 
@@ -119,18 +96,18 @@ def family_of(initializer, shape):
         >>> round(fam.scale, 4), note            # sqrt(6 / (64 + 4))
         (0.297, None)
     """
-    ki = _keras_classes()
+    ki = _compat.keras.initializers
     name = type(initializer).__name__
     if initializer is None:
         return None, 'no initializer recorded on the layer'
-    if isinstance(initializer, ki.VarianceScaling):
-        if not _own_call(initializer, ki.VarianceScaling):
+    for base in (ki.VarianceScaling, ki.RandomUniform, ki.RandomNormal,
+                 ki.TruncatedNormal):
+        if isinstance(initializer, base) and not own_call(initializer, base):
             return None, '%s overrides __call__' % name
+    if isinstance(initializer, ki.VarianceScaling):
         return _variance_scaling(initializer, shape, name)
     if isinstance(initializer, ki.RandomUniform):
-        if not _own_call(initializer, ki.RandomUniform):
-            return None, '%s overrides __call__' % name
-        lo, hi = _float(initializer.minval), _float(initializer.maxval)
+        lo, hi = to_float(initializer.minval), to_float(initializer.maxval)
         if lo is None or hi is None or lo != -hi or hi < 0:
             return None, ('%s(minval=%r, maxval=%r) is not symmetric about 0'
                           % (name, initializer.minval, initializer.maxval))
@@ -141,9 +118,7 @@ def family_of(initializer, shape):
                        (ki.TruncatedNormal, TruncNormal)):
         if not isinstance(initializer, base):
             continue
-        if not _own_call(initializer, base):
-            return None, '%s overrides __call__' % name
-        mean, sd = _float(initializer.mean), _float(initializer.stddev)
+        mean, sd = to_float(initializer.mean), to_float(initializer.stddev)
         if mean != 0 or sd is None or sd < 0:
             return None, ('%s(mean=%r, stddev=%r) is not centred at 0'
                           % (name, initializer.mean, initializer.stddev))
@@ -153,7 +128,7 @@ def family_of(initializer, shape):
     if isinstance(initializer, ki.Zeros):
         return laws.Zero(), None
     if isinstance(initializer, ki.Constant):
-        value = _float(initializer.value)
+        value = to_float(initializer.value)
         if value == 0:
             return laws.Zero(), None
         return None, ('Constant(%r): every entry equal, no random law'

@@ -1,29 +1,20 @@
-"""Monitor channels that show, during training, how close each constrained
-layer sits to its limit (imports Theano and pylearn2; used at setup).
+"""Monitor channels showing how close each constrained layer sits to its
+limit during training (imports Theano and pylearn2; used at setup), for each
+constraint of each selected layer, on the first monitoring dataset:
+``normsafe_<layer>_<kind>_max_over_limit`` (``max ||w|| / limit``) and
+``normsafe_<layer>_<kind>_pinned`` (the fraction of vectors within
+``PINNED_RTOL`` of the limit, i.e. held there by the constraint).
 
-For each constraint of each selected layer, on the first monitoring dataset:
+Unlike the Keras and PyTorch epoch metrics, these names always carry the
+constraint's kind (``col``, ``row``, ``kernel``), as pylearn2's own
+``<layer>_col_norms_max`` channels do: they were published that way, and
+users' monitor histories and ``MonitorBasedSaveBest(channel_name=...)``
+configs name them.
 
-``normsafe_<layer>_<kind>_max_over_limit``
-    ``max ||w|| / limit``.
-``normsafe_<layer>_<kind>_pinned``
-    fraction of vectors whose norm is within 1e-4 (relative) of the limit,
-    i.e. held there by the constraint.
-
-Unlike the Keras and PyTorch epoch metrics (:func:`normsafe_init.report.
-metric_names`, which insert the kind only for a weight with several
-constraints), these names always carry the constraint's kind (``col``,
-``row``, ``kernel``): they were published that way, so users' monitor
-histories, plots and ``MonitorBasedSaveBest(channel_name=...)`` configs
-name them, and pylearn2's own ``<layer>_col_norms_max``-style channels do
-the same. They are kept as they are.
-
-The channels are data-independent (``ipt=None``, ``NullSpace``), as
-pylearn2's own ``*_norms_*`` channels; they are added only when the monitor
-has a dataset, and a name already present is left as it is (a second
-``setup`` on the same model does not fail), except when the monitor resolves
-conflicts itself (``push_monitor(..., save_records=True)`` copies the old
-channels, without their graphs, and sets ``on_channel_conflict`` to
-``'copy_history'``): then the channel is added again and keeps its history.
+A name already present is left as it is (a second ``setup`` does not fail)
+unless the monitor resolves conflicts itself (``push_monitor(...,
+save_records=True)`` copies the old channels without their graphs and sets
+``on_channel_conflict='copy_history'``): then it is added again.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -51,9 +42,6 @@ def add_channels(model, weights, log):
     from pylearn2.space import NullSpace
     from pylearn2.utils import as_floatX
 
-    # 'error' (the default) raises on a duplicate name; 'copy_history' and
-    # 'overwrite' replace the existing channel, which must then happen: a
-    # channel copied by push_monitor has no graph and breaks the monitor.
     skip_existing = getattr(monitor, 'on_channel_conflict', 'error') == 'error'
     added = []
     for weight in weights:

@@ -1,12 +1,8 @@
 """What normsafe_init knows of pylearn2's layers: one table, used by the
-extension and by ``normsafe-init check`` alike.
-
-This module reads pylearn2 objects but imports neither pylearn2 nor Theano:
-layers are recognised by the names (and modules) of the pylearn2 classes in
-their MRO, so user subclasses (of ``RectifiedLinear``, say) are recognised
-too, and the constraint values are read from the layer attributes, which
-both the 2015 pylearn2 (constraints in ``_modify_updates``) and the final
-one (``MaxL2FilterNorm`` extensions) set.
+extension and by ``normsafe-init check`` alike. Imports neither pylearn2
+nor Theano: a layer is recognised by the pylearn2 classes in its MRO (so
+user subclasses are too), its constraints by the layer attributes that
+both the 2015 and the final pylearn2 set.
 
 =========================  ======================  ==========  =============
 pylearn2 class             where ``W`` is          constraint  axes
@@ -47,16 +43,16 @@ from __future__ import absolute_import, division, print_function
 
 import numpy as np
 
-from ..laws import Zero
-from .inits import family_from_params
+from .._validation import check_int, check_positive
+from ..laws import Gaussian, Sparse, Uniform, Zero
 from ..weights import Constraint, ConstrainedWeight, UnknownWeight
 
-__all__ = ['Constraint', 'Pylearn2Weight', 'UnknownLayer', 'LayerSpec',
+__all__ = ['Pylearn2Weight', 'UnknownLayer', 'LayerSpec',
            'KNOWN', 'CONSTRAINT_ATTRS', 'DATA_BIAS_ARGS', 'spec_of',
            'spec_of_class',
            'is_container', 'walk_layers', 'find_constrained',
            'weight_variable', 'declared_family', 'natural_vectors',
-           'option_name', 'constraints_of']
+           'option_name', 'constraints_of', 'family_from_params']
 
 #: Layer attributes that carry a max-norm constraint.
 CONSTRAINT_ATTRS = ('max_col_norm', 'max_row_norm', 'max_kernel_norm')
@@ -151,10 +147,6 @@ _CONTAINERS = (
 )
 
 
-def _mro(obj):
-    return type(obj).__mro__
-
-
 def spec_of(layer):
     """The :class:`LayerSpec` of ``layer`` (by its MRO), or None."""
     return spec_of_class(type(layer))
@@ -172,7 +164,7 @@ def spec_of_class(layer_class):
 
 
 def _container_attrs(obj):
-    for cls in _mro(obj):
+    for cls in type(obj).__mro__:
         for name, module, attrs in _CONTAINERS:
             if cls.__name__ == name and cls.__module__.startswith(module):
                 return attrs
@@ -191,13 +183,10 @@ def _children(model):
         attrs = ('layers',) if getattr(model, 'layers', None) is not None \
             else ('raw_layer',)
     children = []
-    for attr in attrs:
-        value = getattr(model, attr, None)
-        if value is None:
-            continue
+    for value in (getattr(model, attr, None) for attr in attrs):
         if isinstance(value, (list, tuple)):
             children.extend(value)
-        else:
+        elif value is not None:
             children.append(value)
     return children
 
@@ -249,14 +238,41 @@ def option_name(spec, param_name):
     return param_name
 
 
+def family_from_params(irange=None, istdev=None, sparse_init=None,
+                       sparse_stdev=1.0, include_prob=1.0):
+    """The init family a pylearn2 layer declares through its options:
+    exactly one of ``irange``, ``istdev``, ``sparse_init`` (as pylearn2
+    requires); a zero value gives :class:`Zero`.
+
+    >>> family_from_params(irange=0.05)
+    Uniform(irange=0.05)
+    """
+    given = [name for name, value in (('irange', irange), ('istdev', istdev),
+                                      ('sparse_init', sparse_init))
+             if value is not None]
+    if len(given) != 1:
+        raise ValueError('exactly one of irange, istdev, sparse_init must be '
+                         'set; got %s' % (', '.join(given) or 'none'))
+    if irange is not None:
+        irange = check_positive(irange, 'irange', allow_zero=True)
+        return Zero() if irange == 0 else Uniform(irange, include_prob)
+    if istdev is not None:
+        istdev = check_positive(istdev, 'istdev', allow_zero=True)
+        return Zero() if istdev == 0 else Gaussian(istdev)
+    sparse_init = check_int(sparse_init, 'sparse_init', minimum=0)
+    if sparse_init == 0 or sparse_stdev == 0:
+        return Zero()
+    return Sparse(sparse_init, sparse_stdev)
+
+
 def declared_family(layer, spec=None):
     """``(family, note)``: the init ``layer`` declares (an
     :class:`normsafe_init.laws.InitFamily`, or None and why)."""
     spec = spec or spec_of(layer)
     options = spec.init if spec else ('irange', 'istdev', 'sparse_init',
                                       'include_prob')
-    kwargs = dict((opt, getattr(layer, opt, None)) for opt in options)
-    kwargs = dict((k, v) for k, v in kwargs.items() if v is not None)
+    kwargs = dict((opt, getattr(layer, opt)) for opt in options
+                  if getattr(layer, opt, None) is not None)
     scale = option_name(spec, 'sparse_stdev')
     if 'sparse_init' in kwargs and scale is not None \
             and getattr(layer, scale, None) is not None:
@@ -323,8 +339,6 @@ class Pylearn2Weight(ConstrainedWeight):
     def write(self, value):
         current = self.variable.get_value(borrow=True)
         new = np.asarray(value).astype(current.dtype, copy=False)
-        if new.shape != current.shape:  # pragma: no cover - internal
-            raise AssertionError('planned weight has another shape')
         self.variable.set_value(new, borrow=True)
 
     def as_dict(self):
@@ -344,8 +358,6 @@ def UnknownLayer(name, path, layer, attrs, reason):
 
 def _number(value):
     """A float constraint value, or None (also for symbolic values)."""
-    if value is None:
-        return None
     try:
         return float(value)
     except (TypeError, ValueError):
