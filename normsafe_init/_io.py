@@ -1,20 +1,9 @@
-"""Safe file writing (``check --fix``, ``--plot``): :func:`write_atomic`.
-
-The data go to a temporary file next to the target, which is then renamed
-over it: a reader sees the old content or the new, never half of it.
-Renaming replaces whatever stands at the name, so the target is checked
-first (:func:`check_target`):
-
-- a symbolic link is followed: its target is written and the link stays a
-  link (a dangling link creates its target, as ``open(path, 'w')`` does);
-- a directory, FIFO, character or block device (``/dev/null``), socket or
-  symbolic link loop is refused: renaming would replace it by a file;
-- a read-only file (no write bit, or one this user may not write) is
-  refused;
-- a replaced file keeps its permission bits (and, where allowed, its owner
-  and group); a new file gets the usual ``0o666 & ~umask``.
-
-A refusal raises :class:`UnsafeTarget` before anything is written.
+"""Safe file writing (``check --fix``, ``--plot``): :func:`write_atomic`
+writes a temporary file next to the target and renames it over it, after
+:func:`check_target`: a symbolic link is written through; a directory,
+FIFO, device, socket, link loop or read-only file is refused
+(:class:`UnsafeTarget`, before anything is written); a replaced file keeps
+its mode (and, where allowed, owner and group).
 """
 from __future__ import absolute_import, division, print_function
 

@@ -1,8 +1,6 @@
-"""Histograms of the initial vector norms (``normsafe-init check --plot``).
-
-matplotlib is an optional extra (``pip install 'normsafe_init[plot]'``); it
-is imported only when a plot is drawn, through its object-oriented API and
-the Agg canvas, so the process-wide pyplot backend is left alone.
+"""Histograms of the initial vector norms (``check --plot``). matplotlib
+(optional) is imported only to draw, through its object-oriented API and the
+Agg canvas, so the process-wide pyplot backend is left alone.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -1,15 +1,6 @@
 """The ``solve`` sub-command: the safe init parameter for one layer from its
-numbers alone (no framework needed).
-
-::
-
-    normsafe-init solve --init gaussian --fan-in 46208 --vectors 1024 \\
-        --limit 1.9 --fraction 0.5 --current 0.01
-
-Every option is checked here and a bad value is reported under the option's
-own name (``--fan-in must be an integer >= 1; got 0``); the caller
-(:func:`normsafe_init.cli.main`) prints the message on one line and exits
-with status 2. ``--json`` prints strict JSON: non-finite numbers are ``null``.
+numbers alone (no framework needed). A bad value raises ``ValueError`` naming
+the option as typed (``--fan-in must be an integer >= 1; got 0``): exit 2.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -36,35 +27,28 @@ def add_parser(commands):
                     'FRACTION x LIMIT.')
     p.add_argument('--init', required=True, choices=INIT_CHOICES,
                    help='declared init: uniform (irange), gaussian (istdev), '
-                        'sparse (sparse_init, sparse_stdev) or truncnormal '
-                        '(stddev: N(0, stddev^2) redrawn beyond 2 stddev, '
-                        'Keras TruncatedNormal)')
+                        'sparse (sparse_stdev), truncnormal (stddev, Keras)')
     p.add_argument('--fan-in', required=True, type=int, metavar='N',
-                   help='entries per constrained vector (input_dim for a '
-                        'column; in_channels*rows*cols for a kernel)')
+                   help='entries per constrained vector')
     p.add_argument('--vectors', required=True, type=int, metavar='M',
-                   help='number of constrained vectors (columns / kernels)')
+                   help='number of constrained vectors')
     p.add_argument('--limit', required=True, type=float, metavar='C',
                    help='max_col_norm / max_row_norm / max_kernel_norm')
     p.add_argument('--fraction', type=float, default=DEFAULT_FRACTION,
-                   metavar='F', help='target t = F x C, F in (0, 1] '
-                   '(default %g, as check and the extension)'
+                   metavar='F', help='target t = F x C (default %g)'
                    % DEFAULT_FRACTION)
     p.add_argument('--nonzero', type=int, metavar='K',
-                   help='sparse_init (non-zeros per vector); required with '
-                        '--init sparse')
+                   help='sparse_init (needed by --init sparse)')
     p.add_argument('--include-prob', type=float, default=1.0, metavar='P',
-                   help='include_prob of an irange init, in (0, 1] '
-                        '(default 1)')
+                   help='include_prob of --init uniform (default 1)')
     group = p.add_mutually_exclusive_group()
     group.add_argument('--confidence', type=float, default=DEFAULT_CONFIDENCE,
-                       metavar='P', help='P(all vectors <= t) to reach, in '
-                       '(0, 1) (default %g)' % DEFAULT_CONFIDENCE)
+                       metavar='P', help='P(all vectors <= t) to reach '
+                       '(default %g)' % DEFAULT_CONFIDENCE)
     group.add_argument('--mean', action='store_true',
                        help='solve for expected norm = t instead')
     p.add_argument('--current', type=float, metavar='VALUE',
-                   help='the value declared now (>= 0), to see what it '
-                        'implies')
+                   help='the value declared now, to see what it implies')
     p.add_argument('--json', action='store_true',
                    help='print one JSON object')
     p.set_defaults(run=run)

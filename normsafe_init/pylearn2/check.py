@@ -1,20 +1,11 @@
 """``normsafe-init check EXP.yaml``: inspect a training YAML before training.
 
-Only the model is built (:mod:`.loading`: no dataset, no training
-algorithm, no Theano function), with the MLP's fixed seed, so the norms
-shown are those the training run starts from (before pylearn2 silently
-clips them onto the limits in ``Train.setup``). One
-:class:`normsafe_init.options.Options`: the command line, then the
-``!obj:normsafe_init.NormSafeInit`` written in the YAML, then the
-defaults; the report is the core's audit table (:mod:`.report`); ``--fix``
-is :mod:`.fixing`, ``-D`` :mod:`.templates`. Everything is computed before
-anything is written. Exit codes: 0 every layer within its fraction, 1 one
-breaks it (or is non-finite), 2 usage errors, unreadable or invalid YAML,
-a missing file the model needs, pylearn2 not importable. pylearn2 is
-imported only when a command runs.
-
->>> parse_defines(['istdev=0.01'])
-{'istdev': '0.01'}
+Only the model is built (:mod:`.loading`), so the norms shown are those
+training starts from. One :class:`normsafe_init.options.Options`: the
+command line, then the YAML's ``NormSafeInit``, then the defaults; the
+report is :mod:`.report`, ``--fix`` :mod:`.fixing`, ``-D`` :mod:`.templates`.
+Everything is computed before anything is written. pylearn2 is imported
+only when a command runs.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -28,8 +19,8 @@ from .._record import jsonable
 from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
                        Options)
 from .errors import CheckError, text_of, why
-from .fixing import plan_fix, same_file
-from .loading import extension_options, load_model
+from .fixing import FixReport, same_file
+from .loading import OPTIONS, extension_options, load_model
 from .report import CheckReport
 from .templates import parse_defines, read_text, substitute
 
@@ -39,8 +30,6 @@ __all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'check_text',
            'DEFAULT_CONFIDENCE']
 
 PROG = 'normsafe-init check'
-#: The options check takes from the command line, else the YAML.
-OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
 
 
 def add_parser(commands):
@@ -55,40 +44,33 @@ def add_parser(commands):
                     'some layer breaks it; 2: usage error, unreadable YAML '
                     'or missing file.')
     p.add_argument('yaml', metavar='EXP.yaml', help='the training YAML')
+    default = " (default: the YAML's NormSafeInit, else %s)"
     p.add_argument('--fraction', type=float, metavar='F',
-                   help='target t = F x limit, F in (0, 1] (default: the '
-                        "YAML's NormSafeInit, else %g)" % DEFAULT_FRACTION)
+                   help='target t = F x limit' + default % DEFAULT_FRACTION)
     p.add_argument('--confidence', type=float, metavar='P',
-                   help='P(all vectors <= t) the recommended value reaches, '
-                        'and the quantile of the largest norm shown '
-                        '(default: the YAML\'s NormSafeInit, else %g)'
-                        % DEFAULT_CONFIDENCE)
-    p.add_argument('--mode', metavar='MODE',
-                   help="'max' (all vectors under t) or 'mean' (expected "
-                        "norm t) for the recommended value (default: the "
-                        "YAML's NormSafeInit, else %s)" % DEFAULT_MODE)
+                   help='P(all vectors <= t) to reach' + default
+                   % DEFAULT_CONFIDENCE)
+    p.add_argument('--mode', metavar='MODE', help="'max' or 'mean' (expected "
+                   "norm t)" + default % DEFAULT_MODE)
     p.add_argument('--layers', metavar='A,B',
                    help='only these constrained layers count')
     p.add_argument('--exclude', metavar='A,B',
                    help='these constrained layers do not count')
     p.add_argument('--model', metavar='DOTTED.PATH',
-                   help='the object to check, as keys from the top '
-                        "(default: the top Train's model, else the first "
-                        'pylearn2 Model found; e.g. agent.mlp)')
+                   help="the object to check (default: the top Train's "
+                        'model, else the first pylearn2 Model)')
     p.add_argument('--json', action='store_true',
                    help='print one JSON object instead of the table')
     p.add_argument('--fix', metavar='OUT.yaml',
-                   help='write a copy of the YAML whose offending init '
-                        'values are replaced (the rest kept byte for byte)')
+                   help='write a copy of the YAML with the breaking init '
+                        'values replaced')
     p.add_argument('--in-place', action='store_true',
                    help='allow --fix OUT.yaml to be the input file itself')
     p.add_argument('--plot', metavar='OUT.png',
-                   help='write histograms of the vector norms (needs '
-                        'matplotlib)')
+                   help='write histograms of the vector norms (matplotlib)')
     p.add_argument('-D', dest='defines', action='append', default=[],
                    metavar='name=value',
-                   help='value of a %%(name)s template substitution '
-                        '(repeatable, once per name)')
+                   help='value of a %%(name)s template (once per name)')
     p.add_argument('--debug', action='store_true',
                    help='show tracebacks and the output of pylearn2')
     p.set_defaults(run=run)
@@ -208,7 +190,7 @@ def _run(args, out, err):
             return check_text(fixed_text, fixed_path, cli,
                               model_path=args.model, debug=args.debug,
                               err=err)
-        fix = plan_fix(raw, report, defines, path, args.fix, recheck)
+        fix = FixReport(raw, report, defines, path, args.fix, recheck)
     panels = report.panels() if args.plot else None
     # Everything is computed: format, write the files, then print.
     if args.json:
@@ -245,7 +227,7 @@ def _write_plot(args, panels, report, fix, out, lines):
         if not args.json:
             emit(out, u'\n'.join(lines[:-1]) + u'\n')
         written = ('; the --fix copy was written to %s' % fix.out
-                   if fix is not None and fix.done else '')
+                   if fix is not None and fix.written else '')
         raise CheckError('cannot write %s: %s%s' % (args.plot, why(exc),
                                                     written), sys.exc_info())
 
@@ -259,8 +241,7 @@ def check_text(text, path='YAML', cli=None, model_path=None, debug=False,
     cli = cli or {}
     loaded = load_model(text, path, model_path=model_path, debug=debug,
                         err=err)
-    yaml_options, line = extension_options(text, path, top=loaded.top)
-    yaml_options = yaml_options or {}
+    yaml_options, line = extension_options(path, loaded.top)
     sources = {}
     for name in OPTIONS:
         source = ('command line' if name in cli else

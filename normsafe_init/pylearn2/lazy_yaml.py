@@ -1,19 +1,12 @@
 """Parse a pylearn2 training YAML without building or importing anything.
 
-pylearn2's own loader (``pylearn2.config.yaml_parse``) imports the module of
-every ``!obj:`` tag and loads every ``!pkl:`` file while it parses, even with
-``instantiate=False``: a dataset class that is not installed here, or a
-``zca.pkl`` that lives on the training machine only, stops it before the
-model is reached. :func:`parse` reads the same YAML (same tags, same
-``!float`` and scientific-notation floats, duplicate keys rejected) into
-inert nodes: an ``!obj:`` is an :class:`ObjNode` whose class is imported
-only when :meth:`ObjNode.resolve` is called, a ``!pkl:`` a :class:`PklNode`
-that is never opened, an ``!import`` an :class:`ImportNode`. A
+pylearn2's own loader imports the module of every ``!obj:`` tag and loads
+every ``!pkl:`` file while it parses, even with ``instantiate=False``.
+:func:`parse` reads the same YAML (same tags and floats, duplicate keys
+rejected) into inert nodes: an :class:`ObjNode` is imported only by
+:meth:`ObjNode.resolve`, a :class:`PklNode` is never opened. A
 :class:`Builder` then instantiates only the subtree asked for, as pylearn2
-would (keyword arguments, anchors shared, strings through its
-``${VAR}`` preprocessing).
-
-PyYAML is imported on the first call, not with this module.
+would. PyYAML is imported on the first call.
 
 >>> top = parse('!obj:mylab.Train {model: !obj:collections.OrderedDict '
 ...             '{a: 1}, dataset: !pkl: "/far/away.pkl"}')
@@ -33,11 +26,11 @@ import sys
 from .errors import text_of
 
 __all__ = ['ObjNode', 'PklNode', 'ImportNode', 'BuildError', 'Builder',
-           'parse', 'iter_nodes', 'STRING_TYPES']
+           'parse', 'iter_nodes']
 
 #: pylearn2's ``yaml_parse.SCIENTIFIC_NOTATION_REGEXP``: ``1e-3`` is a float.
 SCIENTIFIC = r'^[\-\+]?(\d+\.?\d*|\d*\.?\d+)?[eE][\-\+]?\d+$'
-STRING_TYPES = (str, type(u''))
+_STRINGS = (str, type(u''))
 
 #: ``builtins`` (Python 3) or ``__builtin__`` (Python 2).
 _builtins = importlib.import_module(dict.__module__)
@@ -89,9 +82,6 @@ class ObjNode(_Node):
         except Exception:  # any failure to import a user's module
             return None
 
-    def __repr__(self):
-        return '<!obj:%s at line %d>' % (self.tag, self.line)
-
 
 class PklNode(_Node):
     """``!pkl: "path"``: ``text`` is the path as written (``${VAR}`` not
@@ -101,9 +91,6 @@ class PklNode(_Node):
         _Node.__init__(self, yaml_node)
         self.text = text
 
-    def __repr__(self):
-        return '<!pkl: %r at line %d>' % (self.text, self.line)
-
 
 class ImportNode(_Node):
     """``!import 'a.b.c'`` or ``!import:a.b.c``: the object it names."""
@@ -111,9 +98,6 @@ class ImportNode(_Node):
     def __init__(self, yaml_node, dotted):
         _Node.__init__(self, yaml_node)
         self.tag = dotted
-
-    def __repr__(self):
-        return '<!import %s at line %d>' % (self.tag, self.line)
 
 
 def import_dotted(dotted):
@@ -174,7 +158,7 @@ def _loader_class():
             if key_node.tag == u'tag:yaml.org,2002:merge':
                 continue
             key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, STRING_TYPES):
+            if not isinstance(key, _STRINGS):
                 raise ConstructorError(
                     'while constructing !obj:%s' % suffix, node.start_mark,
                     'found a key that is not a string (%r)' % (key,),
@@ -303,7 +287,7 @@ class Builder(object):
                         for k, v in value.items())
         if isinstance(value, list):
             return [self.build(v) for v in value]
-        if isinstance(value, STRING_TYPES):
+        if isinstance(value, _STRINGS):
             return self.preprocess(value)
         return value
 

@@ -1,23 +1,15 @@
-"""Build only the model of a training YAML, with nothing but the model.
+"""Build only the model of a training YAML (:func:`load_model`), and read
+the options of its ``NormSafeInit`` (:func:`extension_options`).
 
-:func:`load_model` parses the YAML with :mod:`.lazy_yaml` (no class
-imported, no pickle opened), finds the model (``Train.model``; a top model;
-else the first pylearn2 ``Model`` in the graph, such as a ``Simulator``'s
-agent MLP; or ``--model DOTTED.PATH``) and instantiates that subtree only:
-
-* arguments that only initialise biases from a dataset
-  (:data:`.layers.DATA_BIAS_ARGS`) are left out, so no dataset is built;
-  the weights are drawn exactly as in training (the biases are not);
-* GPU-only layers get a CPU stand-in (:mod:`.standins`) where there is no
-  GPU, and Python 3 builds with Python 2's integer dimensions;
-* a ``!pkl:`` the model needs is loaded if the file is here, else the
-  check stops (exit 2) naming the file.
-
-It also reads the options of a ``!obj:normsafe_init.NormSafeInit`` written
-in the YAML (:func:`extension_options`).
+The YAML is parsed with :mod:`.lazy_yaml` (no class imported, no pickle
+opened) and only the model's subtree is built: data-bias arguments
+(:data:`.layers.DATA_BIAS_ARGS`) are left out, GPU-only layers get a CPU
+stand-in and Python 3 builds with Python 2's integer dimensions
+(:mod:`.standins`); a ``!pkl:`` the model needs must be here.
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import contextlib
 import os
 import sys
@@ -28,39 +20,26 @@ from .errors import CheckError, one_line, text_of
 from .extension import NormSafeInit
 from .layers import DATA_BIAS_ARGS, spec_of_class, walk_layers
 
-__all__ = ['Loaded', 'load_model', 'extension_options', 'parse_yaml',
-           'yaml_error']
+__all__ = ['Loaded', 'load_model', 'extension_options', 'parse_yaml']
 
-#: The NormSafeInit options ``check`` takes from the YAML.
-EXTENSION_OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
+#: The options ``check`` takes from the command line, else the YAML.
+OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
 
-
-class Loaded(object):
-    """The built model and how it was built: ``model``, ``where`` (which
-    object), ``dropped`` (``[(layer, class, argument)]`` left out:
-    biases not computed), ``no_gpu`` (``{layer name: why}``), ``py2_dims``
-    (layers built with Python 2's integer output dimension), ``top`` (the
-    parsed graph)."""
-
-    def __init__(self, model, where, dropped, no_gpu, py2_dims, top=None):
-        self.top = top
-        self.model = model
-        self.where = where
-        self.dropped = dropped
-        self.no_gpu = no_gpu
-        self.py2_dims = py2_dims
+#: The built model and how: ``where`` (which object), ``dropped``
+#: (``[(layer, class, argument)]``: biases not computed), ``no_gpu``
+#: (``{layer name: why}``), ``py2_dims`` (layers built with Python 2's
+#: integer output dimension), ``top`` (the parsed graph).
+Loaded = collections.namedtuple('Loaded',
+                                'model where dropped no_gpu py2_dims top')
 
 
 class _Sink(object):
-    """Collects what pylearn2 prints while the model is built."""
+    """Drops what pylearn2 prints while the model is built."""
 
     encoding = 'utf-8'
 
-    def __init__(self):
-        self.parts = []
-
     def write(self, text):
-        self.parts.append(text)
+        pass
 
     def flush(self):
         pass
@@ -284,14 +263,6 @@ class _Adjust(object):
         return func, kept
 
 
-def _kind(value):
-    if isinstance(value, dict):
-        return 'mapping'
-    if isinstance(value, list):
-        return 'list'
-    return type(value).__name__
-
-
 def load_model(text, path='YAML', model_path=None, debug=False, err=None):
     """Build only the model of the training YAML ``text`` (already
     substituted): a :class:`Loaded`. Raises :class:`CheckError` (one line)
@@ -303,7 +274,7 @@ def load_model(text, path='YAML', model_path=None, debug=False, err=None):
         target, where = _select(top, model_path, path, model_class)
         if not isinstance(target, (lazy_yaml.ObjNode, lazy_yaml.PklNode)):
             raise CheckError('%s: %s is a %s, not a model with layers'
-                             % (path, where, _kind(target)))
+                             % (path, where, _describe(target)))
         environ = _train_environ(path)
 
         def load_pickle(node):
@@ -344,33 +315,26 @@ def _needs_gpu(spec, pairs):
 
 
 def _py2_dim_layers(model, spaces):
-    if not spaces:
-        return []
     ids = set(id(s) for s in spaces)
     return [getattr(layer, 'layer_name', None) or path
             for path, layer in walk_layers(model)
             if id(getattr(layer, 'output_space', None)) in ids]
 
 
-def extension_options(text, path, top=None):
-    """``(options, line)`` of the first ``NormSafeInit`` in the YAML
-    (``{option: value}`` for :data:`EXTENSION_OPTIONS`, validated by the
-    extension itself), or ``(None, None)``. CheckError naming the option
+def extension_options(path, top):
+    """``({option: value}, line)`` of the first ``NormSafeInit`` in the
+    parsed YAML ``top`` (the :data:`OPTIONS` it writes, validated by the
+    extension itself), or ``({}, None)``. CheckError naming the option
     when the extension would refuse them."""
-    if top is None:
-        top = parse_yaml(text, path)
+    from pylearn2.utils.call_check import checked_call
     for _, node in lazy_yaml.iter_nodes(top):
         if not isinstance(node, lazy_yaml.ObjNode) or \
                 not node.tag.endswith('NormSafeInit') or \
                 node.try_resolve() is not NormSafeInit:
             continue
         try:
-            from pylearn2.utils.call_check import checked_call
-        except Exception:  # pragma: no cover - load_model reports it
-            checked_call = None
-        builder = lazy_yaml.Builder(call=checked_call)
-        try:
-            ext = builder.build(node)
+            values = lazy_yaml.Builder(call=checked_call).build(
+                node).options.as_dict()
         except (TypeError, ValueError) as exc:
             raise CheckError('%s:%d: !obj:%s: %s' % (path, node.line,
                                                      node.tag, text_of(exc)),
@@ -379,9 +343,6 @@ def extension_options(text, path, top=None):
             raise CheckError('%s:%d: %s' % (path, exc.node.line,
                                             text_of(exc)),
                              exc.cause)
-        given = set(node.keys())
-        values = dict(ext.options.as_dict(), channels=ext.channels)
-        options = dict((name, values[name]) for name in EXTENSION_OPTIONS
-                       if name in given)
-        return options, node.line
-    return None, None
+        return dict((name, values[name]) for name in OPTIONS
+                    if name in node.keys()), node.line
+    return {}, None

@@ -1,17 +1,8 @@
 """The ``check`` report of a built pylearn2 model: the core's audit table
-(:class:`normsafe_init.report.AuditReport`, from :func:`normsafe_init.run.
-audit`) with pylearn2's extra rows, one JSON object, or histogram panels.
-
-Extra rows of the same table: a layer without a constraint
-(``unconstrained``, its natural vectors' norms in the note), a constrained
-layer left out by ``layers`` / ``exclude`` (``excluded``, not counted),
-one whose initial weights hold NaN or inf (``NON-FINITE``: never within
-its fraction). A GPU-only layer built here as a CPU stand-in
-(:mod:`.standins`) has no weight: the core analyses it from the law of its
-declared init at the shape pylearn2 would draw (``expected:ok`` /
-``expected:BREAKS``). Under the table, check's own notes: the recommended
-value of each breaking layer as the YAML names it (``sparse_istdev`` for the
-DBM ``Softmax``), or why no parameter fixes it; what the build left out.
+(:func:`normsafe_init.run.audit`) with pylearn2's extra rows
+(``unconstrained``, ``excluded``, ``NON-FINITE``; a GPU-only layer's
+``expected:ok`` / ``expected:BREAKS``, from the law of its declared init),
+check's notes under it, one JSON object, or histogram panels.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -1,26 +1,14 @@
-"""Build what this machine cannot build as pylearn2 would, for ``check``.
+"""CPU stand-ins for what this machine cannot build as pylearn2 would.
 
-Two things stop a model from being built here although its initial weights
-are fully determined by the YAML:
-
-* **GPU-only layers.** ``MaxoutConvC01B`` (always) and ``MaxoutLocalC01B``
-  (with pooling) refuse to build without cuda-convnet. :func:`standin`
-  gives a subclass that computes the same spaces (input channels padded
-  with cuda-convnet's dummy channels to a multiple of 4, the detector and
-  pooled shapes of cuda-convnet's max pooling) and consumes ``mlp.rng``
-  exactly as pylearn2's draw would (``rng.uniform(-irange, irange, shape)``),
-  so the layers after it get the weights they would get on a GPU. It
-  keeps no weight: ``expected_shape`` is the shape pylearn2 would draw,
-  and the check reports the layer from the law of its declared init,
-  marked "expected, not observed".
-* **Python 3.** pylearn2's ``Maxout``, ``SoftmaxPool`` and the DBM's
-  ``BinaryVectorMaxPool`` compute their output dimension with ``/`` (a
-  float under Python 3), and the next layer's ``rng.uniform`` rejects it.
-  :func:`integer_dims` builds with Python 2's integer dimension instead
-  (the value pylearn2 computes under Python 2; the draws are the same) and
-  records the layers concerned.
-
-pylearn2 is imported only when these are used.
+* GPU-only layers (``MaxoutConvC01B``; ``MaxoutLocalC01B`` with pooling):
+  :func:`standin` gives a subclass with the same spaces (cuda-convnet's
+  dummy channels and pooled shapes) that consumes ``mlp.rng`` exactly as
+  pylearn2's draw would, so later layers get their GPU draws; it keeps no
+  weight, only ``expected_shape``.
+* Python 3: pylearn2's ``Maxout``, ``SoftmaxPool`` and DBM
+  ``BinaryVectorMaxPool`` compute their output dimension with ``/``;
+  :func:`integer_dims` builds with Python 2's integer dimension (same
+  draws) and records the layers concerned.
 """
 from __future__ import absolute_import, division, print_function
 

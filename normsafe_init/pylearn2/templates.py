@@ -1,11 +1,8 @@
-"""Reading a training YAML and filling its ``%(name)s`` templates (``-D``).
+"""Reading a training YAML and filling its ``%(name)s`` templates with
+``check -D name=value``, as ``yaml_string % settings`` does.
 
-Experiment teams keep YAML templates filled in by Python % formatting
-(``yaml_string % settings``); ``normsafe-init check -D name=value`` does
-the same, so a template is checked with the values it will be trained with.
-
->>> substitute('irange: %(ir)s\\n', parse_defines(['ir=0.05']))
-('irange: 0.05\\n', [])
+>>> substitute('irange: %(ir)s\n', parse_defines(['ir=0.05']))
+('irange: 0.05\n', [])
 """
 from __future__ import absolute_import, division, print_function
 
