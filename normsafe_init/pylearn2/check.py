@@ -104,22 +104,10 @@ def run(args, out):
         return _run(args, out, err)
     except CheckError as exc:
         if args.debug:
-            if exc.cause is not None:
-                emit(err, ''.join(traceback.format_exception(*exc.cause)))
-            else:
-                emit(err, traceback.format_exc())
+            emit(err, ''.join(traceback.format_exception(
+                *(exc.cause or sys.exc_info()))))
         emit(err, u'%s: %s\n' % (PROG, exc))
         return 2
-
-
-def _names(text, option):
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(',') if n.strip()]
-    if not names:
-        raise CheckError('%s must name at least one layer; got %r'
-                         % (option, text))
-    return names
 
 
 def _cli_options(args):
@@ -128,7 +116,11 @@ def _cli_options(args):
                  if getattr(args, name) is not None)
     for name in ('layers', 'exclude'):
         if name in given:
-            given[name] = _names(given[name], '--' + name)
+            names = [n.strip() for n in given[name].split(',') if n.strip()]
+            if not names:
+                raise CheckError('--%s must name at least one layer; got %r'
+                                 % (name, given[name]))
+            given[name] = names
     try:
         Options(**given)
     except ValueError as exc:
@@ -182,15 +174,11 @@ def _run(args, out, err):
     text, unused = substitute(raw, defines, path)
     for name in unused:
         emit(err, u'%s: note: -D %s is not used by %s\n' % (PROG, name, path))
-    report = check_text(text, path, cli, model_path=args.model,
-                        debug=args.debug, err=err)
+    report = check_text(text, path, cli, args, err)
     fix = None
     if args.fix:
-        def recheck(fixed_text, fixed_path):
-            return check_text(fixed_text, fixed_path, cli,
-                              model_path=args.model, debug=args.debug,
-                              err=err)
-        fix = FixReport(raw, report, defines, path, args.fix, recheck)
+        fix = FixReport(raw, report, defines, path, args.fix, lambda
+                        fixed, out: check_text(fixed, out, cli, args, err))
     panels = report.panels() if args.plot else None
     # Everything is computed: format, write the files, then print.
     if args.json:
@@ -232,14 +220,11 @@ def _write_plot(args, panels, report, fix, out, lines):
                                                     written), sys.exc_info())
 
 
-def check_text(text, path='YAML', cli=None, model_path=None, debug=False,
-               err=None):
-    """Build the model of ``text`` (already substituted) and check it: a
-    :class:`CheckReport`. The options: ``cli`` (``{name: value}``, from
-    the command line), then the YAML's ``NormSafeInit``, then the
-    defaults."""
-    cli = cli or {}
-    loaded = load_model(text, path, model_path=model_path, debug=debug,
+def check_text(text, path, cli, args, err):
+    """The :class:`CheckReport` of ``text`` (already substituted) with the
+    options ``cli`` (``{name: value}``, from the command line), then the
+    YAML's ``NormSafeInit``, then the defaults."""
+    loaded = load_model(text, path, model_path=args.model, debug=args.debug,
                         err=err)
     yaml_options, line = extension_options(path, loaded.top)
     sources = {}

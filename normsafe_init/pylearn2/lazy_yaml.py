@@ -39,34 +39,10 @@ _builtins = importlib.import_module(dict.__module__)
 class _Node(object):
     """A tagged YAML node, not built; ``line`` is 1-based."""
 
-    def __init__(self, yaml_node):
-        self.yaml_node = yaml_node
+    def __init__(self, yaml_node, tag=None):
+        self.yaml_node, self.tag = yaml_node, tag
         self.line = yaml_node.start_mark.line + 1
-
-
-class ObjNode(_Node):
-    """``!obj:TAG {key: value, ...}``: ``tag`` (the dotted name), ``pairs``
-    (``[(key, value), ...]`` in the file's order, values parsed)."""
-
-    def __init__(self, yaml_node, tag, pairs):
-        _Node.__init__(self, yaml_node)
-        self.tag = tag
-        self.pairs = pairs
         self._resolved = None
-
-    @property
-    def name(self):
-        """The last component of the tag (``'MLP'``)."""
-        return self.tag.split('.')[-1]
-
-    def keys(self):
-        return [key for key, _ in self.pairs]
-
-    def get(self, key, default=None):
-        for name, value in self.pairs:
-            if name == key:
-                return value
-        return default
 
     def resolve(self):
         """The callable the tag names (imported now); ImportError or
@@ -83,6 +59,29 @@ class ObjNode(_Node):
             return None
 
 
+class ObjNode(_Node):
+    """``!obj:TAG {key: value, ...}``: ``tag`` (the dotted name), ``pairs``
+    (``[(key, value), ...]`` in the file's order, values parsed)."""
+
+    def __init__(self, yaml_node, tag, pairs):
+        _Node.__init__(self, yaml_node, tag)
+        self.pairs = pairs
+
+    @property
+    def name(self):
+        """The last component of the tag (``'MLP'``)."""
+        return self.tag.split('.')[-1]
+
+    def keys(self):
+        return [key for key, _ in self.pairs]
+
+    def get(self, key, default=None):
+        for name, value in self.pairs:
+            if name == key:
+                return value
+        return default
+
+
 class PklNode(_Node):
     """``!pkl: "path"``: ``text`` is the path as written (``${VAR}`` not
     expanded)."""
@@ -93,11 +92,7 @@ class PklNode(_Node):
 
 
 class ImportNode(_Node):
-    """``!import 'a.b.c'`` or ``!import:a.b.c``: the object it names."""
-
-    def __init__(self, yaml_node, dotted):
-        _Node.__init__(self, yaml_node)
-        self.tag = dotted
+    """``!import 'a.b.c'`` or ``!import:a.b.c``: the object ``tag`` names."""
 
 
 def import_dotted(dotted):
@@ -258,15 +253,11 @@ class BuildError(Exception):
 
 
 class Builder(object):
-    """Instantiate nodes as pylearn2 would.
-
-    ``call(callable, kwargs)`` makes an object (pylearn2's ``checked_call``
-    for its messages about wrong arguments); ``preprocess(text)`` expands a
-    string (pylearn2's ``${VAR}``); ``load_pickle(node)`` loads a ``!pkl:``;
-    ``adjust(node, callable, pairs)`` may return another ``(callable,
-    pairs)`` before the values are built (to leave out an argument and
-    whatever it refers to, say). Anchored nodes are built once.
-    """
+    """Instantiate nodes as pylearn2 would (anchored nodes once), with
+    ``call(callable, kwargs)`` (pylearn2's ``checked_call``),
+    ``preprocess(text)`` (its ``${VAR}``), ``load_pickle(node)`` and
+    ``adjust(node, callable, pairs)``, which may return another ``(callable,
+    pairs)`` before the values are built."""
 
     def __init__(self, call=None, preprocess=None, load_pickle=None,
                  adjust=None):

@@ -38,11 +38,10 @@ class _Sink(object):
 
     encoding = 'utf-8'
 
-    def write(self, text):
+    def write(self, *text):
         pass
 
-    def flush(self):
-        pass
+    flush = write
 
     def isatty(self):
         return False
@@ -207,17 +206,12 @@ class _NeedsFile(Exception):
         self.filename = filename
 
 
-def _layer_label(node):
-    name = node.get('layer_name')
-    return ("layer '%s' (%s)" % (name, node.name) if name is not None
-            else node.name)
-
-
 def _missing_file_message(path, root, error):
     owner, key = _owner(root, error.node)
     where = '!pkl: at line %d' % error.node.line
     if owner is not None and owner.get('layer_name') is not None:
-        who = '%s takes %s from' % (_layer_label(owner), key)
+        who = "layer '%s' (%s) takes %s from" % (owner.get('layer_name'),
+                                                 owner.name, key)
     else:
         who = "the model's weights come from"
         if owner is not None:

@@ -40,12 +40,10 @@ class ExpectedWeight(ConstrainedWeight):
 
 
 def _stand_in_shape(layer):
-    shape = 'x'.join(str(s) for s in layer.expected_shape)
     dummy = getattr(layer, 'dummy_channels', 0)
-    if dummy:
-        shape += ' (%d input channels + %d dummy)' % (
-            layer.input_space.num_channels, dummy)
-    return shape
+    return _shape(layer.expected_shape) + (
+        ' (%d input channels + %d dummy)' % (layer.input_space.num_channels,
+                                             dummy) if dummy else '')
 
 
 def _finite(weight):

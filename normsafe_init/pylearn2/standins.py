@@ -95,61 +95,40 @@ def _pool(layer, detector_shape):
                        layer.pool_stride[0])
 
 
-def _set_conv_input_space(self, space):
-    """``MaxoutConvC01B.set_input_space`` without cuda-convnet."""
+def _set_input_space(self, space):
+    """``set_input_space`` of ``MaxoutConvC01B`` (``self.conv_c01b``) or of
+    ``MaxoutLocalC01B`` with pooling, without cuda-convnet."""
     from pylearn2.space import Conv2DSpace
     if not isinstance(space, Conv2DSpace):
         raise TypeError('The input to a convolutional layer should be a '
-                        'Conv2DSpace, but layer %s got %s'
-                        % (self.layer_name, type(space)))
+                        'Conv2DSpace,%s but layer %s got %s'  # as pylearn2
+                        % ('' if self.conv_c01b else ' ', self.layer_name,
+                           type(space)))
     self.input_space = space
     self.dummy_channels = _dummy_channels(space.num_channels)
-    stride = getattr(self, 'kernel_stride', None) or [1, 1]
+    stride = getattr(self, 'kernel_stride', None)
+    if self.conv_c01b:
+        stride = stride or [1, 1]
     shape = _output_shape(self, space, stride)
-    if self.detector_channels < 16:
+    if self.conv_c01b and self.detector_channels < 16:
         raise ValueError('Cuda-convnet requires the detector layer to have at '
                          'least 16 channels.')
     self.detector_space = Conv2DSpace(shape=shape,
                                       num_channels=self.detector_channels,
                                       axes=('c', 0, 1, 'b'))
-    self.expected_shape = (space.num_channels + self.dummy_channels,
-                           self.kernel_shape[0], self.kernel_shape[1],
-                           self.detector_channels)
-    _consume_uniform(self.mlp.rng, self.irange, self.expected_shape)
-    size = _pool(self, shape)
-    self.output_space = Conv2DSpace(shape=[size, size],
-                                    num_channels=self.num_channels,
-                                    axes=('c', 0, 1, 'b'))
-
-
-def _set_local_input_space(self, space):
-    """``MaxoutLocalC01B.set_input_space`` (with pooling) without
-    cuda-convnet."""
-    from pylearn2.space import Conv2DSpace
-    if not isinstance(space, Conv2DSpace):
-        raise TypeError('The input to a convolutional layer should be a '
-                        'Conv2DSpace,  but layer %s got %s'
-                        % (self.layer_name, type(space)))
-    self.input_space = space
-    self.dummy_channels = _dummy_channels(space.num_channels)
-    stride = self.kernel_stride
-    shape = _output_shape(self, space, stride)
-    self.detector_space = Conv2DSpace(shape=shape,
-                                      num_channels=self.detector_channels,
-                                      axes=('c', 0, 1, 'b'))
     size = _pool(self, shape)
     channels = space.num_channels + self.dummy_channels
-    groups = self.input_groups
-
-    def positions(image, step, width):
-        return (image + 2 * self.pad - width) // step + 1
-
-    self.expected_shape = (
-        positions(space.shape[0], stride[0], self.kernel_shape[0]),
-        positions(space.shape[1], stride[1], self.kernel_shape[1]),
-        channels // groups, self.kernel_shape[0], self.kernel_shape[1],
-        groups, self.detector_channels // groups)
-    if self.irange is not None:
+    kernel = tuple(self.kernel_shape)
+    if self.conv_c01b:
+        self.expected_shape = (channels,) + kernel + (self.detector_channels,)
+    else:
+        groups = self.input_groups
+        self.expected_shape = tuple(
+            (image + 2 * self.pad - width) // step + 1 for image, step, width
+            in zip(space.shape, stride, kernel)) + (
+            channels // groups,) + kernel + (
+            groups, self.detector_channels // groups)
+    if self.conv_c01b or self.irange is not None:
         _consume_uniform(self.mlp.rng, self.irange, self.expected_shape)
     self.output_space = Conv2DSpace(shape=[size, size],
                                     num_channels=self.num_channels,
@@ -181,13 +160,11 @@ def standin(real_class, why):
     built (shown in the report)."""
     key = (real_class, why)
     if key not in _STANDINS:
-        if real_class.__name__ == 'MaxoutConvC01B' or any(
-                c.__name__ == 'MaxoutConvC01B' for c in real_class.__mro__):
-            set_input_space = _set_conv_input_space
-        else:
-            set_input_space = _set_local_input_space
+        conv = [c for c in real_class.__mro__
+                if c.__name__ == 'MaxoutConvC01B']
         _STANDINS[key] = type(real_class.__name__, (real_class,), {
-            '__init__': _init, 'set_input_space': set_input_space,
+            '__init__': _init, 'set_input_space': _set_input_space,
+            'conv_c01b': bool(conv),
             'get_params': _no_params, 'real_class': real_class,
             'no_gpu_reason': why, 'expected_shape': None,
             '__module__': real_class.__module__})

@@ -74,8 +74,7 @@ class _Value(object):
     """A ``-D`` value for Python % formatting: ``%s`` gives the text as
     typed, ``%f`` / ``%g`` / ``%e`` its float, ``%d`` its int."""
 
-    def __init__(self, name, text):
-        self.name = name
+    def __init__(self, text):
         self.text = text
 
     def __str__(self):
@@ -112,8 +111,7 @@ def substitute(text, defines, path='YAML'):
         raise CheckError('%s is a template: no value for %s; pass %s'
                          % (path, ', '.join('%%(%s)' % n for n in missing),
                             ' '.join('-D %s=VALUE' % n for n in missing)))
-    values = dict((name, _Value(name, value))
-                  for name, value in defines.items())
+    values = dict((name, _Value(value)) for name, value in defines.items())
     try:
         return text % values, unused
     except (ValueError, TypeError, KeyError) as exc:
