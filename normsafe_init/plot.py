@@ -32,7 +32,7 @@ def require_matplotlib():
 
 class Panel(object):
     """One histogram: ``title``, ``norms`` (1-D array), ``target`` (t),
-    ``limit``, ``breaks`` and an optional ``expected_max`` marker."""
+    ``limit``, ``breaks`` and an ``expected_max`` marker (if finite)."""
 
     def __init__(self, title, norms, target, limit, breaks=False,
                  expected_max=None, subtitle=None):
@@ -41,16 +41,15 @@ class Panel(object):
         self.target = float(target)
         self.limit = float(limit)
         self.breaks = bool(breaks)
-        self.expected_max = expected_max
+        self.expected_max = (float(expected_max) if expected_max is not None
+                             and np.isfinite(expected_max) else None)
         self.subtitle = subtitle
 
 
 def _draw(ax, panel):
     norms = panel.norms
-    top = max(panel.limit, float(norms.max()) if norms.size else 0.0)
-    if panel.expected_max is not None and np.isfinite(panel.expected_max):
-        top = max(top, float(panel.expected_max))
-    top *= 1.08
+    top = 1.08 * max(panel.limit, float(norms.max()) if norms.size else 0.0,
+                     panel.expected_max or 0.0)
     # Bins over the data only: initial norms are tightly concentrated, so
     # bins over [0, top] would draw one bar.
     bins = int(min(40, max(8, math.ceil(math.sqrt(max(norms.size, 1))) * 2)))
@@ -61,7 +60,7 @@ def _draw(ax, panel):
                label='t = %.4g' % panel.target)
     ax.axvline(panel.limit, color='#c44e52', linestyle='-', linewidth=1.5,
                label='limit %.5g' % panel.limit)
-    if panel.expected_max is not None and np.isfinite(panel.expected_max):
+    if panel.expected_max is not None:
         ax.axvline(panel.expected_max, color='#55a868', linestyle=':',
                    linewidth=1.2,
                    label='expected max %.4g' % panel.expected_max)

@@ -81,19 +81,15 @@ def emit(stream, text):
     """Write ``text`` to ``stream``; as UTF-8 bytes when the stream's
     encoding cannot encode it (Python 2 with a pipe, an ASCII locale)."""
     encoding = getattr(stream, 'encoding', False)
-    if encoding is not False:
-        try:
+    try:
+        if encoding is not False:
             text.encode(encoding or 'ascii')
-        except (UnicodeError, LookupError):
-            data = text.encode('utf-8')
-            buffer = getattr(stream, 'buffer', None)
-            if buffer is not None:
-                stream.flush()
-                buffer.write(data)
-                buffer.flush()
-            else:
-                stream.write(data)
-            return
+    except (UnicodeError, LookupError):
+        stream.flush()
+        buffer = getattr(stream, 'buffer', stream)
+        buffer.write(text.encode('utf-8'))
+        buffer.flush()
+        return
     stream.write(text)
 
 

@@ -172,18 +172,6 @@ def replace_values(text, edits):
     return text, [result for _, _, result in spans]
 
 
-def _realized_cap(weight, analysis):
-    """The largest scale at which THIS draw (the MLP's seeded one, which
-    scales linearly with the init parameter) stays under every t, with a
-    small margin for float32 rounding; None if not computable."""
-    family = weight.family
-    if family is None or family.kind == 'zero' or not family.scale:
-        return None
-    ratios = [part.target / part.before.max for part in analysis.parts
-              if part.before is not None and part.before.max > 0]
-    return family.scale * min(ratios) * (1.0 - 1e-5) if ratios else None
-
-
 def fix_value(weight, analysis):
     """``(option, value)`` that ``--fix`` writes for a breaking layer (the
     recommended value, or the draw's own cap when smaller; the option as
@@ -199,8 +187,15 @@ def fix_value(weight, analysis):
                       'entries): it cannot be fixed by a parameter; use fewer '
                       'sparse_init entries, irange or istdev, or a larger '
                       'limit' % weight.class_name)
-    cap = _realized_cap(weight, analysis)
-    return key, min(rec.value, cap) if cap is not None else rec.value
+    # The seeded draw scales linearly with the parameter: its own cap (with
+    # a margin for float32 rounding) when that is smaller.
+    family, ratios = weight.family, [
+        part.target / part.before.max for part in analysis.parts
+        if part.before is not None and part.before.max > 0]
+    if ratios and family is not None and family.kind != 'zero' and \
+            family.scale:
+        return key, min(rec.value, family.scale * min(ratios) * (1 - 1e-5))
+    return key, rec.value
 
 
 def _define_advice(results, defines):

@@ -77,31 +77,27 @@ def _import_pylearn2():
     return Model, serial, checked_call, preprocess
 
 
-def yaml_error(path, exc):
-    """One line for a PyYAML error."""
-    mark = getattr(exc, 'problem_mark', None)
-    problem = getattr(exc, 'problem', None)
-    if mark is None or problem is None:
-        return '%s: invalid YAML: %s' % (path, ' '.join(str(exc).split()))
-    message = '%s:%d:%d: invalid YAML: %s' % (path, mark.line + 1,
-                                              mark.column + 1, problem)
-    context = getattr(exc, 'context', None)
-    context_mark = getattr(exc, 'context_mark', None)
-    if context:
-        message += ' (%s' % context
-        if context_mark is not None:
-            message += ' at line %d' % (context_mark.line + 1)
-        message += ')'
-    return message
-
-
 def parse_yaml(text, path):
-    """The :mod:`.lazy_yaml` graph of ``text``; CheckError if invalid."""
+    """The :mod:`.lazy_yaml` graph of ``text``; CheckError (one line) if
+    invalid."""
     import yaml
     try:
         return lazy_yaml.parse(text)
     except yaml.YAMLError as exc:
-        raise CheckError(yaml_error(path, exc), sys.exc_info())
+        mark = getattr(exc, 'problem_mark', None)
+        problem = getattr(exc, 'problem', None)
+        if mark is None or problem is None:
+            message = '%s: invalid YAML: %s' % (path, ' '.join(
+                str(exc).split()))
+        else:
+            message = '%s:%d:%d: invalid YAML: %s' % (
+                path, mark.line + 1, mark.column + 1, problem)
+            context_mark = getattr(exc, 'context_mark', None)
+            if getattr(exc, 'context', None):
+                message += ' (%s%s)' % (exc.context, '' if context_mark is None
+                                        else ' at line %d'
+                                        % (context_mark.line + 1))
+        raise CheckError(message, sys.exc_info())
     except Exception as exc:
         raise CheckError('%s: cannot parse: %s' % (path, one_line(exc)),
                          sys.exc_info())

@@ -223,10 +223,9 @@ class CheckReport(object):
                    options.fraction, options.confidence))
         if options.mode != 'max':
             line += ', mode %s' % options.mode
-        default = Options().as_dict()
         taken = sorted(k for k, v in self.sources.items() if v == 'yaml'
-                       and getattr(options, k) != default.get(k))
-        if taken and self.extension_line is not None:
+                       and getattr(options, k) != getattr(Options(), k))
+        if taken:
             line += ' (%s from the NormSafeInit at line %d)' % (
                 ', '.join(taken), self.extension_line)
         return line
