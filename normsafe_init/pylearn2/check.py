@@ -37,12 +37,10 @@ def add_parser(commands):
     sub-parsers)."""
     p = commands.add_parser(
         'check', help='inspect a training YAML before training (pylearn2)',
-        description='Build only the model of a pylearn2 training YAML and '
-                    'report its initial vector norms against FRACTION x '
-                    'each max-norm limit, with the safe irange / istdev / '
-                    'sparse_stdev. Exit 0: every layer within FRACTION; 1: '
-                    'some layer breaks it; 2: usage error, unreadable YAML '
-                    'or missing file.')
+        description='Report the initial vector norms of the model of a '
+                    'pylearn2 training YAML against FRACTION x each max-norm '
+                    'limit. Exit 0: every layer within FRACTION; 1: some '
+                    'layer breaks it; 2: usage error or unusable file.')
     p.add_argument('yaml', metavar='EXP.yaml', help='the training YAML')
     default = " (default: the YAML's NormSafeInit, else %s)"
     p.add_argument('--fraction', type=float, metavar='F',

@@ -126,8 +126,6 @@ def import_dotted(dotted):
     raise ImportError('cannot import %s (%s)' % first_error)
 
 
-# -- parsing -----------------------------------------------------------------
-
 _LOADER = []
 
 
@@ -182,25 +180,21 @@ def _loader_class():
                                    node.start_mark)
         return PklNode(node, loader.construct_scalar(node))
 
-    def construct_import_suffix(loader, suffix, node):
-        if '.' not in suffix:
-            raise ConstructorError(None, None, "!import: tag suffix contains "
-                                   "no '.'", node.start_mark)
-        return ImportNode(node, suffix)
-
-    def construct_import(loader, node):
-        value = loader.construct_scalar(node)
-        if '.' not in value:
-            raise ConstructorError(None, None, "import tag suffix contains "
-                                   "no '.'", node.start_mark)
-        return ImportNode(node, value)
+    def construct_import(loader, node, suffix=None):
+        dotted = loader.construct_scalar(node) if suffix is None else suffix
+        if '.' not in dotted:
+            raise ConstructorError(None, None, "%s tag suffix contains no '.'"
+                                   % ('import' if suffix is None else
+                                      '!import:'), node.start_mark)
+        return ImportNode(node, dotted)
 
     def construct_float(loader, node):
         return float(loader.construct_scalar(node))
 
     Loader.add_multi_constructor(u'!obj:', construct_obj)
     Loader.add_multi_constructor(u'!pkl:', construct_pkl)
-    Loader.add_multi_constructor(u'!import:', construct_import_suffix)
+    Loader.add_multi_constructor(u'!import:', lambda loader, suffix, node:
+                                 construct_import(loader, node, suffix))
     Loader.add_constructor(u'!import', construct_import)
     Loader.add_constructor(u'!float', construct_float)
     Loader.add_implicit_resolver(u'!float', re.compile(SCIENTIFIC), None)
@@ -239,8 +233,6 @@ def iter_nodes(value, path=()):
         for key, child in reversed(children):
             stack.append((path + (key,), child))
 
-
-# -- building -------------------------------------------------------------
 
 class BuildError(Exception):
     """Building a node failed: ``node`` (the one that failed, for its line)

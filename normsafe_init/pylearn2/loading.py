@@ -195,16 +195,9 @@ def _owner(root, target):
     return None, None
 
 
-class _NeedsFile(Exception):
-    def __init__(self, node, filename):
-        Exception.__init__(self, filename)
-        self.node = node
-        self.filename = filename
-
-
-def _missing_file_message(path, root, error):
-    owner, key = _owner(root, error.node)
-    where = '!pkl: at line %d' % error.node.line
+def _missing_file(path, root, node, filename):
+    owner, key = _owner(root, node)
+    where = '!pkl: at line %d' % node.line
     if owner is not None and owner.get('layer_name') is not None:
         who = "layer '%s' (%s) takes %s from" % (owner.get('layer_name'),
                                                  owner.name, key)
@@ -212,9 +205,9 @@ def _missing_file_message(path, root, error):
         who = "the model's weights come from"
         if owner is not None:
             where += ', the %s of %s' % (key, owner.name)
-    return ('%s: %s %s (%s), which is not on this machine; the check needs '
-            'that file: its weights are not an initial draw'
-            % (path, who, error.filename, where))
+    return CheckError('%s: %s %s (%s), which is not on this machine; the '
+                      'check needs that file: its weights are not an initial '
+                      'draw' % (path, who, filename, where))
 
 
 def _is_pylearn2(func):
@@ -270,7 +263,7 @@ def load_model(text, path='YAML', model_path=None, debug=False, err=None):
         def load_pickle(node):
             filename = preprocess(node.text, environ)
             if not os.path.exists(filename):
-                raise _NeedsFile(node, filename)
+                raise _missing_file(path, target, node, filename)
             return serial.load(filename)
 
         adjust, dims = _Adjust(), []
@@ -280,9 +273,8 @@ def load_model(text, path='YAML', model_path=None, debug=False, err=None):
         try:
             with standins.integer_dims(dims):
                 model = builder.build(target)
-        except _NeedsFile as exc:
-            raise CheckError(_missing_file_message(path, target, exc),
-                             sys.exc_info())
+        except CheckError:
+            raise
         except lazy_yaml.BuildError as exc:
             raise CheckError('%s: cannot build %s: line %d: %s'
                              % (path, where, exc.node.line, text_of(exc)),

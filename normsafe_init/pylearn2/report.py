@@ -89,16 +89,11 @@ def _plain(path, layer):
 
 
 class CheckReport(object):
-    """The check of one built model with one resolved
-    :class:`normsafe_init.options.Options`.
-
-    ``audit`` (the core's :class:`AuditReport`, extra rows included),
-    ``analysed`` (``[(weight, analysis)]`` in layer order), ``entries``
-    (the JSON layers), ``breaking`` (names, layer order), ``exit_code``
-    (1 when a layer breaks or is non-finite), ``options``, ``sources``
-    (``{option: 'command line' | 'yaml' | 'default'}``),
-    ``extension_line``, ``loaded`` (:class:`.loading.Loaded`).
-    """
+    """The check of one built model with the resolved ``options``: ``audit``
+    (the core's :class:`AuditReport`, extra rows included), ``analysed``
+    (``[(weight, analysis)]``), ``entries`` (the JSON layers), ``breaking``
+    (names, layer order), ``exit_code``, ``sources`` (``{option: 'command
+    line' | 'yaml' | 'default'}``)."""
 
     def __init__(self, path, loaded, options, sources, extension_line=None):
         self.path, self.loaded, self.options = path, loaded, options

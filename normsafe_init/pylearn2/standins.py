@@ -149,10 +149,6 @@ def _init(self, **kwargs):
             setattr(self, attr, list(getattr(self, attr)))
 
 
-def _no_params(self):
-    return []
-
-
 def standin(real_class, why):
     """A CPU stand-in for the GPU-only ``real_class`` (a subclass, so the
     layer table still knows it): same arguments, same spaces, same use of
@@ -160,13 +156,12 @@ def standin(real_class, why):
     built (shown in the report)."""
     key = (real_class, why)
     if key not in _STANDINS:
-        conv = [c for c in real_class.__mro__
-                if c.__name__ == 'MaxoutConvC01B']
         _STANDINS[key] = type(real_class.__name__, (real_class,), {
             '__init__': _init, 'set_input_space': _set_input_space,
-            'conv_c01b': bool(conv),
-            'get_params': _no_params, 'real_class': real_class,
+            'get_params': lambda self: [], 'real_class': real_class,
             'no_gpu_reason': why, 'expected_shape': None,
+            'conv_c01b': any(c.__name__ == 'MaxoutConvC01B'
+                             for c in real_class.__mro__),
             '__module__': real_class.__module__})
     return _STANDINS[key]
 
