@@ -80,6 +80,16 @@ def _checked(args):
     values['current'] = (None if args.current is None else
                          check_positive(args.current, '--current',
                                         allow_zero=True))
+    # With include_prob p < 1 the whole layer is zero with probability
+    # (1 - p)^(n m); from the confidence up no scale is implied.
+    p = values['include_prob']
+    zero = math.exp(values['n'] * values['m'] * math.log1p(-p)) if p < 1 else 0
+    if not args.mean and zero >= values['confidence']:
+        raise ValueError(
+            'with --include-prob %g, --fan-in %d and --vectors %d the '
+            'layer is all zero with probability %.6g >= --confidence %g, '
+            'so any irange would do; raise --confidence or --include-prob'
+            % (p, values['n'], values['m'], zero, values['confidence']))
     return values
 
 
@@ -93,27 +103,11 @@ def _family(args, values):
     return Sparse(args.nonzero, 1.0)
 
 
-def _check_not_all_zero(values, mode):
-    """With include_prob < 1 the whole layer is zero with probability
-    ``(1 - p)^(n m)``; from the confidence up no scale is implied."""
-    p = values['include_prob']
-    if mode != 'max' or p == 1.0:
-        return
-    zero = math.exp(values['n'] * values['m'] * math.log1p(-p))
-    if zero >= values['confidence']:
-        raise ValueError(
-            'with --include-prob %g, --fan-in %d and --vectors %d the '
-            'layer is all zero with probability %.6g >= --confidence %g, '
-            'so any irange would do; raise --confidence or --include-prob'
-            % (p, values['n'], values['m'], zero, values['confidence']))
-
-
 def run(args, out):
     """Run ``solve`` for parsed ``args``, writing to ``out``; returns 0 (bad
     values raise ``ValueError``, exit status 2 in :func:`cli.main`)."""
     values = _checked(args)
     mode = 'mean' if args.mean else 'max'
-    _check_not_all_zero(values, mode)
     family = _family(args, values)
     n, m = values['n'], values['m']
     common = dict(limit=values['limit'], fraction=values['fraction'],

@@ -19,6 +19,7 @@ OrderedDict([('a', 1)])
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import importlib
 import re
 import sys
@@ -162,16 +163,11 @@ def _loader_class():
                     'found duplicate key (%s)' % key, key_node.start_mark)
             seen.add(key)
         loader.flatten_mapping(node)
-        pairs, index = [], {}
+        pairs = collections.OrderedDict()  # a merged key's place, last value
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            value = loader.construct_object(value_node, deep=True)
-            if key in index:
-                pairs[index[key]] = (key, value)
-            else:
-                index[key] = len(pairs)
-                pairs.append((key, value))
-        return ObjNode(node, suffix, pairs)
+            pairs[key] = loader.construct_object(value_node, deep=True)
+        return ObjNode(node, suffix, list(pairs.items()))
 
     def construct_pkl(loader, suffix, node):
         if suffix:
