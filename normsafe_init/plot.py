@@ -56,14 +56,13 @@ def _draw(ax, panel):
     if norms.size:
         ax.hist(norms, bins=bins, color='#4c72b0', edgecolor='white',
                 linewidth=0.3)
-    ax.axvline(panel.target, color='#dd8452', linestyle='--', linewidth=1.5,
-               label='t = %.4g' % panel.target)
-    ax.axvline(panel.limit, color='#c44e52', linestyle='-', linewidth=1.5,
-               label='limit %.5g' % panel.limit)
-    if panel.expected_max is not None:
-        ax.axvline(panel.expected_max, color='#55a868', linestyle=':',
-                   linewidth=1.2,
-                   label='expected max %.4g' % panel.expected_max)
+    for x, color, style, width, label in (
+            (panel.target, '#dd8452', '--', 1.5, 't = %.4g'),
+            (panel.limit, '#c44e52', '-', 1.5, 'limit %.5g'),
+            (panel.expected_max, '#55a868', ':', 1.2, 'expected max %.4g')):
+        if x is not None:
+            ax.axvline(x, color=color, linestyle=style, linewidth=width,
+                       label=label % x)
     ax.set_xlim(0.0, top)
     ax.set_xlabel('L2 norm')
     ax.set_ylabel('vectors')

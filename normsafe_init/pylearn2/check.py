@@ -1,11 +1,8 @@
 """``normsafe-init check EXP.yaml``: inspect a training YAML before training.
 
-Only the model is built (:mod:`.loading`), so the norms shown are those
-training starts from. One :class:`normsafe_init.options.Options`: the
-command line, then the YAML's ``NormSafeInit``, then the defaults; the
-report is :mod:`.report`, ``--fix`` :mod:`.fixing`, ``-D`` :mod:`.templates`.
-Everything is computed before anything is written. pylearn2 is imported
-only when a command runs.
+One :class:`normsafe_init.options.Options` (the command line, then the
+YAML's ``NormSafeInit``, then the defaults); only the model is built
+(:mod:`.loading`); everything is computed before anything is written.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -192,19 +189,12 @@ def _run(args, out, err):
                             '' if len(panels) == 1 else 's'))
     if fix is not None:
         fix.write()
-    if args.plot:
-        _write_plot(args, panels, report, fix, out, lines)
-    emit(out, u'\n'.join(lines) + u'\n')
-    return report.exit_code
-
-
-def _write_plot(args, panels, report, fix, out, lines):
     try:
-        plot.plot_panels(panels, args.plot,
-                         suptitle='%s: fraction %g, confidence %g'
-                         % (os.path.basename(args.yaml),
-                            report.options.fraction,
-                            report.options.confidence))
+        if args.plot:
+            plot.plot_panels(panels, args.plot, suptitle='%s: fraction %g, '
+                             'confidence %g' % (os.path.basename(args.yaml),
+                                                report.options.fraction,
+                                                report.options.confidence))
     except Exception as exc:  # I/O, or matplotlib failing to draw
         if not args.json:
             emit(out, u'\n'.join(lines[:-1]) + u'\n')
@@ -212,6 +202,8 @@ def _write_plot(args, panels, report, fix, out, lines):
                    if fix is not None and fix.written else '')
         raise CheckError('cannot write %s: %s%s' % (args.plot, why(exc),
                                                     written), sys.exc_info())
+    emit(out, u'\n'.join(lines) + u'\n')
+    return report.exit_code
 
 
 def check_text(text, path, cli, args, err):
@@ -221,12 +213,11 @@ def check_text(text, path, cli, args, err):
     loaded = load_model(text, path, model_path=args.model, debug=args.debug,
                         err=err)
     yaml_options, line = extension_options(path, loaded.top)
-    sources = {}
-    for name in OPTIONS:
-        source = ('command line' if name in cli else
-                  'yaml' if yaml_options.get(name) is not None else 'default')
-        if source != 'default' or name in ('fraction', 'confidence', 'mode'):
-            sources[name] = source
+    sources = dict((name, 'command line' if name in cli else 'yaml')
+                   for name in OPTIONS if name in cli
+                   or yaml_options.get(name) is not None)
+    for name in ('fraction', 'confidence', 'mode'):
+        sources.setdefault(name, 'default')
     try:
         options = Options().replace(**yaml_options).replace(**cli)
     except ValueError as exc:

@@ -1,9 +1,7 @@
 """``check --fix OUT.yaml``: replace, in the TEXT of the YAML, the existing
-init value of every breaking layer (the recommended value, or the seeded
-draw's own cap when smaller, 6 digits rounded down), re-check the fixed
-copy, then (once everything is computed) write it. Only a plain or quoted
-scalar number is replaced; anything else stops with "edit it by hand at
-line N"; a ``%(name)s`` value gets ``-D`` advice instead.
+init value of every breaking layer, re-check the fixed copy, then write it.
+Only a plain or quoted scalar number is replaced; anything else stops with
+"edit it by hand at line N"; a ``%(name)s`` value gets ``-D`` advice.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -228,13 +226,11 @@ def _define_advice(results, defines):
 
 
 class FixReport(object):
-    """The fixed copy of ``raw`` (the template text, unsubstituted), built
-    and checked (``recheck(text, out)`` gives its report) but not written
-    until :meth:`write`: ``results`` (one dict per edit), ``problems``
-    (layers no parameter fixes), ``defines`` (advice for template values),
-    ``after`` (the check of the fixed copy), ``changed``, ``written``
-    (False for an in-place fix that changes nothing), ``data`` (the
-    bytes)."""
+    """The fixed copy of ``raw`` (the template text), checked by
+    ``recheck(text, out)`` (``after``), written by :meth:`write`;
+    ``results`` (one per edit), ``problems`` (layers no parameter fixes),
+    ``defines`` (advice for template values), ``written`` (False for an
+    in-place fix that changes nothing)."""
 
     def __init__(self, raw, report, defines, path, out, recheck):
         self.out, edits = out, []

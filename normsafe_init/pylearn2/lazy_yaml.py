@@ -1,12 +1,9 @@
 """Parse a pylearn2 training YAML without building or importing anything.
 
-pylearn2's own loader imports the module of every ``!obj:`` tag and loads
-every ``!pkl:`` file while it parses, even with ``instantiate=False``.
-:func:`parse` reads the same YAML (same tags and floats, duplicate keys
-rejected) into inert nodes: an :class:`ObjNode` is imported only by
-:meth:`ObjNode.resolve`, a :class:`PklNode` is never opened. A
-:class:`Builder` then instantiates only the subtree asked for, as pylearn2
-would. PyYAML is imported on the first call.
+pylearn2's own loader imports every ``!obj:`` tag's module and loads every
+``!pkl:`` while it parses. :func:`parse` reads the same YAML into inert
+nodes (imported only by :meth:`ObjNode.resolve`); a :class:`Builder` then
+instantiates only the subtree asked for, as pylearn2 would.
 
 >>> top = parse('!obj:mylab.Train {model: !obj:collections.OrderedDict '
 ...             '{a: 1}, dataset: !pkl: "/far/away.pkl"}')
@@ -127,13 +124,8 @@ def import_dotted(dotted):
     raise ImportError('cannot import %s (%s)' % first_error)
 
 
-_LOADER = []
-
-
 def _loader_class():
-    """The PyYAML loader with pylearn2's tags, made on first use."""
-    if _LOADER:
-        return _LOADER[0]
+    """The PyYAML loader with pylearn2's tags."""
     import yaml
     from yaml.constructor import ConstructorError
 
@@ -194,7 +186,6 @@ def _loader_class():
     Loader.add_constructor(u'!import', construct_import)
     Loader.add_constructor(u'!float', construct_float)
     Loader.add_implicit_resolver(u'!float', re.compile(SCIENTIFIC), None)
-    _LOADER.append(Loader)
     return Loader
 
 
@@ -210,8 +201,7 @@ def iter_nodes(value, path=()):
     and :class:`ImportNode` under ``value``, depth first in file order
     (each node once, even when aliased); ``path`` is the tuple of keys and
     list indices leading to it."""
-    seen = set()
-    stack = [(path, value)]
+    seen, stack = set(), [(path, value)]
     while stack:
         path, value = stack.pop()
         children = []
@@ -226,8 +216,8 @@ def iter_nodes(value, path=()):
             children = list(value.items())
         elif isinstance(value, list):
             children = list(enumerate(value))
-        for key, child in reversed(children):
-            stack.append((path + (key,), child))
+        stack.extend((path + (key,), child)
+                     for key, child in reversed(children))
 
 
 class BuildError(Exception):

@@ -1,11 +1,7 @@
-"""Build only the model of a training YAML (:func:`load_model`), and read
-the options of its ``NormSafeInit`` (:func:`extension_options`).
-
-The YAML is parsed with :mod:`.lazy_yaml` (no class imported, no pickle
-opened) and only the model's subtree is built: data-bias arguments
-(:data:`.layers.DATA_BIAS_ARGS`) are left out, GPU-only layers get a CPU
-stand-in and Python 3 builds with Python 2's integer dimensions
-(:mod:`.standins`); a ``!pkl:`` the model needs must be here.
+"""Build only the model of a training YAML (:func:`load_model`: parsed by
+:mod:`.lazy_yaml`, data-bias arguments left out, :mod:`.standins` where this
+machine cannot build as pylearn2 would), and read the options of its
+``NormSafeInit`` (:func:`extension_options`).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -25,10 +21,9 @@ __all__ = ['Loaded', 'load_model', 'extension_options', 'parse_yaml']
 #: The options ``check`` takes from the command line, else the YAML.
 OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
 
-#: The built model and how: ``where`` (which object), ``dropped``
-#: (``[(layer, class, argument)]``: biases not computed), ``no_gpu``
-#: (``{layer name: why}``), ``py2_dims`` (layers built with Python 2's
-#: integer output dimension), ``top`` (the parsed graph).
+#: The model, ``where`` it is, ``dropped`` (``[(layer, class, argument)]``
+#: left out), ``no_gpu`` (``{layer: why}``), ``py2_dims`` (layers built with
+#: Python 2's integer dimension) and ``top`` (the parsed graph).
 Loaded = collections.namedtuple('Loaded',
                                 'model where dropped no_gpu py2_dims top')
 
@@ -223,7 +218,6 @@ class _Adjust(object):
     def __init__(self):
         self.dropped = []
         self.no_gpu = {}
-        self._gpu = None
 
     def __call__(self, node, func, pairs):
         if not _is_pylearn2(func):
@@ -237,9 +231,7 @@ class _Adjust(object):
                 kept.append((key, value))
         spec = spec_of_class(func)
         if spec is not None and spec.gpu and _needs_gpu(spec, pairs):
-            if self._gpu is None:
-                self._gpu = standins.gpu_available()
-            available, why = self._gpu
+            available, why = standins.gpu_available()
             if not available:
                 self.no_gpu[name] = why
                 func = standins.standin(func, why)

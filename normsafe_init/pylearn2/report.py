@@ -11,6 +11,7 @@ import numpy as np
 from .. import run
 from ..norms import summarize, vector_norms, vector_shape
 from ..options import Options
+from ..plot import Panel
 from ..report import init_text
 from ..weights import ConstrainedWeight
 from .errors import CheckError, text_of
@@ -270,18 +271,12 @@ class CheckReport(object):
     def panels(self):
         """One :class:`normsafe_init.plot.Panel` per constraint of every
         observed constrained layer."""
-        from ..plot import Panel
-        panels = []
-        for weight, analysis in self.analysed:
-            if not analysis.observed:
-                continue
-            for part in analysis.parts:
-                panels.append(Panel(
-                    '%s (%s) %s norms' % (weight.name, weight.class_name,
-                                          part.constraint.kind),
-                    part.norms, part.target, part.constraint.limit,
-                    part.breaks, part.expected_max,
-                    '%s; %d vectors; %d > t' % (
-                        init_text(weight), part.before.count,
-                        part.before.above_target)))
-        return panels
+        return [Panel('%s (%s) %s norms' % (weight.name, weight.class_name,
+                                            part.constraint.kind),
+                      part.norms, part.target, part.constraint.limit,
+                      part.breaks, part.expected_max,
+                      '%s; %d vectors; %d > t' % (init_text(weight),
+                                                  part.before.count,
+                                                  part.before.above_target))
+                for weight, analysis in self.analysed if analysis.observed
+                for part in analysis.parts]

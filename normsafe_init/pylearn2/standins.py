@@ -1,14 +1,9 @@
-"""CPU stand-ins for what this machine cannot build as pylearn2 would.
-
-* GPU-only layers (``MaxoutConvC01B``; ``MaxoutLocalC01B`` with pooling):
-  :func:`standin` gives a subclass with the same spaces (cuda-convnet's
-  dummy channels and pooled shapes) that consumes ``mlp.rng`` exactly as
-  pylearn2's draw would, so later layers get their GPU draws; it keeps no
-  weight, only ``expected_shape``.
-* Python 3: pylearn2's ``Maxout``, ``SoftmaxPool`` and DBM
-  ``BinaryVectorMaxPool`` compute their output dimension with ``/``;
-  :func:`integer_dims` builds with Python 2's integer dimension (same
-  draws) and records the layers concerned.
+"""CPU stand-ins for what this machine cannot build as pylearn2 would:
+GPU-only layers (:func:`standin`: same spaces, same use of ``mlp.rng``, no
+weight, only the ``expected_shape`` pylearn2 would draw), and under Python 3
+the float output dimension of ``Maxout``, ``SoftmaxPool`` and the DBM's
+``BinaryVectorMaxPool`` (:func:`integer_dims`: Python 2's integer, same
+draws).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -51,11 +46,6 @@ def _consume_uniform(rng, irange, shape):
     total = int(np.prod(shape))
     for start in range(0, total, _DRAW_BLOCK):
         rng.uniform(-irange, irange, min(_DRAW_BLOCK, total - start))
-
-
-def _dummy_channels(channels):
-    rem = channels % 4
-    return 4 - rem if channels > 3 and rem != 0 else 0
 
 
 def _output_shape(layer, space, stride):
@@ -105,7 +95,9 @@ def _set_input_space(self, space):
                         % ('' if self.conv_c01b else ' ', self.layer_name,
                            type(space)))
     self.input_space = space
-    self.dummy_channels = _dummy_channels(space.num_channels)
+    # cuda-convnet pads more than 3 channels to a multiple of 4
+    channels = space.num_channels
+    self.dummy_channels = -channels % 4 if channels > 3 else 0
     stride = getattr(self, 'kernel_stride', None)
     if self.conv_c01b:
         stride = stride or [1, 1]
@@ -117,7 +109,7 @@ def _set_input_space(self, space):
                                       num_channels=self.detector_channels,
                                       axes=('c', 0, 1, 'b'))
     size = _pool(self, shape)
-    channels = space.num_channels + self.dummy_channels
+    channels += self.dummy_channels
     kernel = tuple(self.kernel_shape)
     if self.conv_c01b:
         self.expected_shape = (channels,) + kernel + (self.detector_channels,)

@@ -26,11 +26,8 @@ def placeholders(text):
     >>> placeholders('a: %(x)f, b: %(y)d, c: %(x)f')
     ['x', 'y']
     """
-    names = []
-    for match in CONVERSION.finditer(text):
-        if match.group(1) not in names:
-            names.append(match.group(1))
-    return names
+    names = [match.group(1) for match in CONVERSION.finditer(text)]
+    return sorted(set(names), key=names.index)
 
 
 def read_text(path):
