@@ -96,11 +96,9 @@ def _checked(args):
 def _family(args, values):
     if args.init == 'uniform':
         return Uniform(1.0, include_prob=values['include_prob'])
-    if args.init == 'gaussian':
-        return Gaussian(1.0)
-    if args.init == 'truncnormal':
-        return TruncNormal(1.0)
-    return Sparse(args.nonzero, 1.0)
+    if args.init == 'sparse':
+        return Sparse(args.nonzero, 1.0)
+    return {'gaussian': Gaussian, 'truncnormal': TruncNormal}[args.init](1.0)
 
 
 def run(args, out):

@@ -112,13 +112,13 @@ def _replacement(text, found, layer, key, value):
     knode, node = pairs[0]
     line, new = _line(knode), format_value(value)
     start, end = node.start_mark.index, node.end_mark.index
-    if start < knode.end_mark.index or not isinstance(
-            node, yaml.ScalarNode) or node.style in ('|', '>'):
-        what = ('an alias' if start < knode.end_mark.index else
-                'not a plain or quoted scalar')
+    alias = start < knode.end_mark.index
+    if alias or not isinstance(node, yaml.ScalarNode) or \
+            node.style in ('|', '>'):
         raise CheckError("--fix: layer '%s': the value of '%s' is %s: edit "
-                         "it by hand at line %d (%s: %s)"
-                         % (layer, key, what, line, key, new))
+                         "it by hand at line %d (%s: %s)" % (
+                             layer, key, 'an alias' if alias else
+                             'not a plain or quoted scalar', line, key, new))
     start += _PREFIX.match(text, start, end).end() - start
     old = text[start:end]
     result = {'layer': layer, 'key': key, 'value': value, 'old': old,

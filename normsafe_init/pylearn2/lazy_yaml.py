@@ -74,10 +74,7 @@ class ObjNode(_Node):
         return [key for key, _ in self.pairs]
 
     def get(self, key, default=None):
-        for name, value in self.pairs:
-            if name == key:
-                return value
-        return default
+        return dict(self.pairs).get(key, default)
 
 
 class PklNode(_Node):

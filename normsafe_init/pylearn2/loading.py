@@ -127,8 +127,7 @@ def _is_model(node, model_class):
 
 def _follow(top, dotted, path):
     """The node at ``--model DOTTED.PATH`` (keys, and list indices)."""
-    node = top
-    done = []
+    node, done = top, []
     for part in dotted.split('.'):
         if isinstance(node, lazy_yaml.ObjNode) and part in node.keys():
             node = node.get(part)
@@ -171,10 +170,8 @@ def _select(top, model_path, path, model_class):
         return top, 'the top object'
     for keys, node in lazy_yaml.iter_nodes(top):
         if keys and _is_model(node, model_class):
-            dotted = '.'.join(str(k) for k in keys)
-            top_name = ('mapping' if isinstance(top, dict) else top.name)
             return node, 'the %s at %s of the top %s (--model to choose)' % (
-                node.name, dotted, top_name)
+                node.name, '.'.join(str(k) for k in keys), _describe(top))
     if isinstance(top, dict):
         raise CheckError("%s: the top mapping has no 'model' key" % path)
     return top, 'the top %s' % top.name
@@ -210,40 +207,36 @@ def _is_pylearn2(func):
                for cls in getattr(func, '__mro__', (func,)))
 
 
-class _Adjust(object):
+def _adjust(dropped, no_gpu):
     """The ``adjust`` hook of the model's build: leaves out the arguments
-    that only set biases from data, gives GPU-only layers their CPU
-    stand-in where there is no GPU; records both."""
+    that only set biases from data (recorded in ``dropped``), gives
+    GPU-only layers their CPU stand-in where there is no GPU (``no_gpu``)."""
 
-    def __init__(self):
-        self.dropped = []
-        self.no_gpu = {}
-
-    def __call__(self, node, func, pairs):
+    def adjust(node, func, pairs):
         if not _is_pylearn2(func):
             return func, pairs
         name = node.get('layer_name') or node.name
         kept = []
         for key, value in pairs:
             if key in DATA_BIAS_ARGS and value is not None:
-                self.dropped.append((name, node.name, key))
+                dropped.append((name, node.name, key))
             else:
                 kept.append((key, value))
         spec = spec_of_class(func)
         if spec is not None and spec.gpu and _needs_gpu(spec, pairs):
             available, why = standins.gpu_available()
             if not available:
-                self.no_gpu[name] = why
+                no_gpu[name] = why
                 func = standins.standin(func, why)
         return func, kept
+    return adjust
 
 
 def load_model(text, path='YAML', model_path=None, debug=False, err=None):
     """Build only the model of the training YAML ``text`` (already
     substituted): a :class:`Loaded`. Raises :class:`CheckError` (one line)
     when pylearn2 is missing or the model cannot be built."""
-    err = err or sys.stderr
-    with quiet(debug, err):
+    with quiet(debug, err or sys.stderr):
         model_class, serial, checked_call, preprocess = _import_pylearn2()
         top = parse_yaml(text, path)
         target, where = _select(top, model_path, path, model_class)
@@ -258,10 +251,10 @@ def load_model(text, path='YAML', model_path=None, debug=False, err=None):
                 raise _missing_file(path, target, node, filename)
             return serial.load(filename)
 
-        adjust, dims = _Adjust(), []
+        dropped, no_gpu, dims = [], {}, []
         builder = lazy_yaml.Builder(
             call=checked_call, preprocess=lambda s: preprocess(s, environ),
-            load_pickle=load_pickle, adjust=adjust)
+            load_pickle=load_pickle, adjust=_adjust(dropped, no_gpu))
         try:
             with standins.integer_dims(dims):
                 model = builder.build(target)
@@ -277,8 +270,8 @@ def load_model(text, path='YAML', model_path=None, debug=False, err=None):
     if not list(walk_layers(model)):
         raise CheckError('%s: %s is a %s, not a model with layers'
                          % (path, where, type(model).__name__))
-    return Loaded(model, where, adjust.dropped, adjust.no_gpu,
-                  _py2_dim_layers(model, dims), top)
+    return Loaded(model, where, dropped, no_gpu, _py2_dim_layers(model, dims),
+                  top)
 
 
 def _needs_gpu(spec, pairs):
