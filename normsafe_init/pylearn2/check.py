@@ -21,7 +21,6 @@ from .loading import OPTIONS, extension_options, load_model
 from .report import CheckReport
 from .templates import parse_defines, read_text, substitute
 
-
 __all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'check_text',
            'load_model', 'substitute', 'parse_defines', 'DEFAULT_FRACTION',
            'DEFAULT_CONFIDENCE']
@@ -30,8 +29,7 @@ PROG = 'normsafe-init check'
 
 
 def add_parser(commands):
-    """Add the ``check`` sub-command to ``commands`` (argparse
-    sub-parsers)."""
+    """Add ``check`` to ``commands`` (argparse sub-parsers)."""
     p = commands.add_parser(
         'check', help='inspect a training YAML before training (pylearn2)',
         description='Report the initial vector norms of the model of a '

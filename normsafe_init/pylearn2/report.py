@@ -230,9 +230,8 @@ class CheckReport(object):
         """check's own lines under the table."""
         lines = []
         for weight, analysis in self.analysed:
-            for note in weight.notes:
-                lines.append('note %s (%s): %s' % (weight.name,
-                                                   weight.class_name, note))
+            lines.extend('note %s (%s): %s' % (weight.name, weight.class_name,
+                                               note) for note in weight.notes)
             if not analysis.breaks:
                 continue
             key, value = fix_value(weight, analysis)

@@ -129,8 +129,7 @@ def _set_input_space(self, space):
 
 def _init(self, **kwargs):
     real = type(self).real_class
-    # The real signature, defaults and all; unknown arguments fail as they
-    # would with the real class.
+    # The real signature and defaults: unknown arguments fail as they would
     args = inspect.getcallargs(real.__init__, self, **kwargs)
     args.pop('self', None)
     super(real, self).__init__()

@@ -123,11 +123,9 @@ def substitute(text, defines, path='YAML'):
                              % (path, name, defines.get(name),
                                 match.group(0),
                                 _line_of(text, match.start())), cause)
-    line = ''
-    for match in re.finditer(r'%%|%\([^)]*\)|%', text):
-        if match.group(0) == '%':
-            line = ' at line %d' % _line_of(text, match.start())
-            break
+    stray = [match.start() for match in re.finditer(r'%%|%\([^)]*\)|%', text)
+             if match.group(0) == '%']
+    line = ' at line %d' % _line_of(text, stray[0]) if stray else ''
     raise CheckError('%s: template formatting failed%s (%s); a literal %% '
                      'must be written %%%% in a template'
                      % (path, line, failure), cause)
