@@ -29,7 +29,8 @@ def add_parser(commands):
                    help='declared init: uniform (irange), gaussian (istdev), '
                         'sparse (sparse_stdev), truncnormal (stddev, Keras)')
     p.add_argument('--fan-in', required=True, type=int, metavar='N',
-                   help='entries per constrained vector')
+                   help='entries per constrained vector (input_dim for a '
+                        'column; in_channels*rows*cols for a kernel)')
     p.add_argument('--vectors', required=True, type=int, metavar='M',
                    help='number of constrained vectors')
     p.add_argument('--limit', required=True, type=float, metavar='C',
