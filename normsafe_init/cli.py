@@ -1,22 +1,7 @@
-"""The ``normsafe-init`` command line (also ``python -m normsafe_init``).
-
-Sub-commands:
-
-``solve``
-    The safe ``irange`` / ``istdev`` / ``sparse_stdev`` / ``stddev`` for one
-    layer, from its numbers alone (no framework needed); see
-    :mod:`normsafe_init.solve_command`::
-
-        normsafe-init solve --init gaussian --fan-in 46208 --vectors 1024 \\
-            --limit 1.9 --fraction 0.5 --current 0.01
-
-``check``
-    Inspect a training YAML before training (needs pylearn2); see
-    :mod:`normsafe_init.pylearn2.check`.
-
-This module only builds the parser and dispatches. Exit codes: 0 success,
-1 a checked model breaks its fraction (``check``), 2 usage errors (one line
-on stderr).
+"""The ``normsafe-init`` command line (also ``python -m normsafe_init``):
+``solve`` (:mod:`normsafe_init.solve_command`) and ``check``
+(:mod:`normsafe_init.pylearn2.check`). Exit codes: 0 success, 1 a checked
+model breaks its fraction, 2 usage errors (one line on stderr).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -24,6 +9,7 @@ import argparse
 import sys
 
 from . import __version__, solve_command
+from .pylearn2 import check as check_module
 
 __all__ = ['main', 'UsageError']
 
@@ -49,12 +35,7 @@ def _build_parser():
                                      parser_class=_Parser)
     commands.required = True
     solve_command.add_parser(commands)
-    try:
-        from .pylearn2 import check as check_module
-    except ImportError:  # pragma: no cover - check is optional
-        check_module = None
-    if check_module is not None:
-        check_module.add_parser(commands)
+    check_module.add_parser(commands)
     return parser
 
 
@@ -66,11 +47,8 @@ def main(argv=None, out=None, err=None):
         args = _build_parser().parse_args(argv)
         args.err = err
         return args.run(args, out)
-    except UsageError as exc:
-        message = str(exc)
-        if not message.startswith('normsafe-init'):
-            message = 'normsafe-init: error: ' + message
-        err.write('%s\n' % message)
+    except UsageError as exc:  # the message starts with the parser's prog
+        err.write('%s\n' % exc)
         return 2
     except ValueError as exc:
         err.write('normsafe-init: error: %s\n' % exc)

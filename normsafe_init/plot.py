@@ -1,8 +1,6 @@
-"""Histograms of the initial vector norms (``normsafe-init check --plot``).
-
-matplotlib is an optional extra (``pip install 'normsafe_init[plot]'``); it
-is imported only when a plot is drawn, through its object-oriented API and
-the Agg canvas, so the process-wide pyplot backend is left alone.
+"""Histograms of the initial vector norms (``check --plot``). matplotlib
+(optional) is imported only to draw, through its object-oriented API and the
+Agg canvas, so the process-wide pyplot backend is left alone.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -34,7 +32,7 @@ def require_matplotlib():
 
 class Panel(object):
     """One histogram: ``title``, ``norms`` (1-D array), ``target`` (t),
-    ``limit``, ``breaks`` and an optional ``expected_max`` marker."""
+    ``limit``, ``breaks`` and an ``expected_max`` marker (if finite)."""
 
     def __init__(self, title, norms, target, limit, breaks=False,
                  expected_max=None, subtitle=None):
@@ -43,30 +41,28 @@ class Panel(object):
         self.target = float(target)
         self.limit = float(limit)
         self.breaks = bool(breaks)
-        self.expected_max = expected_max
+        self.expected_max = (float(expected_max) if expected_max is not None
+                             and np.isfinite(expected_max) else None)
         self.subtitle = subtitle
 
 
 def _draw(ax, panel):
     norms = panel.norms
-    top = max(panel.limit, float(norms.max()) if norms.size else 0.0)
-    if panel.expected_max is not None and np.isfinite(panel.expected_max):
-        top = max(top, float(panel.expected_max))
-    top *= 1.08
+    top = 1.08 * max(panel.limit, float(norms.max()) if norms.size else 0.0,
+                     panel.expected_max or 0.0)
     # Bins over the data only: initial norms are tightly concentrated, so
     # bins over [0, top] would draw one bar.
     bins = int(min(40, max(8, math.ceil(math.sqrt(max(norms.size, 1))) * 2)))
     if norms.size:
         ax.hist(norms, bins=bins, color='#4c72b0', edgecolor='white',
                 linewidth=0.3)
-    ax.axvline(panel.target, color='#dd8452', linestyle='--', linewidth=1.5,
-               label='t = %.4g' % panel.target)
-    ax.axvline(panel.limit, color='#c44e52', linestyle='-', linewidth=1.5,
-               label='limit %.5g' % panel.limit)
-    if panel.expected_max is not None and np.isfinite(panel.expected_max):
-        ax.axvline(panel.expected_max, color='#55a868', linestyle=':',
-                   linewidth=1.2,
-                   label='expected max %.4g' % panel.expected_max)
+    for x, color, style, width, label in (
+            (panel.target, '#dd8452', '--', 1.5, 't = %.4g'),
+            (panel.limit, '#c44e52', '-', 1.5, 'limit %.5g'),
+            (panel.expected_max, '#55a868', ':', 1.2, 'expected max %.4g')):
+        if x is not None:
+            ax.axvline(x, color=color, linestyle=style, linewidth=width,
+                       label=label % x)
     ax.set_xlim(0.0, top)
     ax.set_xlabel('L2 norm')
     ax.set_ylabel('vectors')

@@ -1,15 +1,6 @@
 """The ``solve`` sub-command: the safe init parameter for one layer from its
-numbers alone (no framework needed).
-
-::
-
-    normsafe-init solve --init gaussian --fan-in 46208 --vectors 1024 \\
-        --limit 1.9 --fraction 0.5 --current 0.01
-
-Every option is checked here and a bad value is reported under the option's
-own name (``--fan-in must be an integer >= 1; got 0``); the caller
-(:func:`normsafe_init.cli.main`) prints the message on one line and exits
-with status 2. ``--json`` prints strict JSON: non-finite numbers are ``null``.
+numbers alone (no framework needed). A bad value raises ``ValueError`` naming
+the option as typed (``--fan-in must be an integer >= 1; got 0``): exit 2.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -36,35 +27,29 @@ def add_parser(commands):
                     'FRACTION x LIMIT.')
     p.add_argument('--init', required=True, choices=INIT_CHOICES,
                    help='declared init: uniform (irange), gaussian (istdev), '
-                        'sparse (sparse_init, sparse_stdev) or truncnormal '
-                        '(stddev: N(0, stddev^2) redrawn beyond 2 stddev, '
-                        'Keras TruncatedNormal)')
+                        'sparse (sparse_stdev), truncnormal (stddev, Keras)')
     p.add_argument('--fan-in', required=True, type=int, metavar='N',
                    help='entries per constrained vector (input_dim for a '
                         'column; in_channels*rows*cols for a kernel)')
     p.add_argument('--vectors', required=True, type=int, metavar='M',
-                   help='number of constrained vectors (columns / kernels)')
+                   help='number of constrained vectors')
     p.add_argument('--limit', required=True, type=float, metavar='C',
                    help='max_col_norm / max_row_norm / max_kernel_norm')
     p.add_argument('--fraction', type=float, default=DEFAULT_FRACTION,
-                   metavar='F', help='target t = F x C, F in (0, 1] '
-                   '(default %g, as check and the extension)'
+                   metavar='F', help='target t = F x C (default %g)'
                    % DEFAULT_FRACTION)
     p.add_argument('--nonzero', type=int, metavar='K',
-                   help='sparse_init (non-zeros per vector); required with '
-                        '--init sparse')
+                   help='sparse_init (needed by --init sparse)')
     p.add_argument('--include-prob', type=float, default=1.0, metavar='P',
-                   help='include_prob of an irange init, in (0, 1] '
-                        '(default 1)')
+                   help='include_prob of --init uniform (default 1)')
     group = p.add_mutually_exclusive_group()
     group.add_argument('--confidence', type=float, default=DEFAULT_CONFIDENCE,
-                       metavar='P', help='P(all vectors <= t) to reach, in '
-                       '(0, 1) (default %g)' % DEFAULT_CONFIDENCE)
+                       metavar='P', help='P(all vectors <= t) to reach '
+                       '(default %g)' % DEFAULT_CONFIDENCE)
     group.add_argument('--mean', action='store_true',
                        help='solve for expected norm = t instead')
     p.add_argument('--current', type=float, metavar='VALUE',
-                   help='the value declared now (>= 0), to see what it '
-                        'implies')
+                   help='the value declared now, to see what it implies')
     p.add_argument('--json', action='store_true',
                    help='print one JSON object')
     p.set_defaults(run=run)
@@ -96,32 +81,25 @@ def _checked(args):
     values['current'] = (None if args.current is None else
                          check_positive(args.current, '--current',
                                         allow_zero=True))
+    # With include_prob p < 1 the whole layer is zero with probability
+    # (1 - p)^(n m); from the confidence up no scale is implied.
+    p = values['include_prob']
+    zero = math.exp(values['n'] * values['m'] * math.log1p(-p)) if p < 1 else 0
+    if not args.mean and zero >= values['confidence']:
+        raise ValueError(
+            'with --include-prob %g, --fan-in %d and --vectors %d the '
+            'layer is all zero with probability %.6g >= --confidence %g, '
+            'so any irange would do; raise --confidence or --include-prob'
+            % (p, values['n'], values['m'], zero, values['confidence']))
     return values
 
 
 def _family(args, values):
     if args.init == 'uniform':
         return Uniform(1.0, include_prob=values['include_prob'])
-    if args.init == 'gaussian':
-        return Gaussian(1.0)
-    if args.init == 'truncnormal':
-        return TruncNormal(1.0)
-    return Sparse(args.nonzero, 1.0)
-
-
-def _check_not_all_zero(values, mode):
-    """With include_prob < 1 the whole layer is zero with probability
-    ``(1 - p)^(n m)``; from the confidence up no scale is implied."""
-    p = values['include_prob']
-    if mode != 'max' or p == 1.0:
-        return
-    zero = math.exp(values['n'] * values['m'] * math.log1p(-p))
-    if zero >= values['confidence']:
-        raise ValueError(
-            'with --include-prob %g, --fan-in %d and --vectors %d the '
-            'layer is all zero with probability %.6g >= --confidence %g, '
-            'so any irange would do; raise --confidence or --include-prob'
-            % (p, values['n'], values['m'], zero, values['confidence']))
+    if args.init == 'sparse':
+        return Sparse(args.nonzero, 1.0)
+    return {'gaussian': Gaussian, 'truncnormal': TruncNormal}[args.init](1.0)
 
 
 def run(args, out):
@@ -129,7 +107,6 @@ def run(args, out):
     values raise ``ValueError``, exit status 2 in :func:`cli.main`)."""
     values = _checked(args)
     mode = 'mean' if args.mean else 'max'
-    _check_not_all_zero(values, mode)
     family = _family(args, values)
     n, m = values['n'], values['m']
     common = dict(limit=values['limit'], fraction=values['fraction'],

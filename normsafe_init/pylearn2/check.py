@@ -1,20 +1,8 @@
 """``normsafe-init check EXP.yaml``: inspect a training YAML before training.
 
-Only the model is built (:mod:`.loading`: no dataset, no training
-algorithm, no Theano function), with the MLP's fixed seed, so the norms
-shown are those the training run starts from (before pylearn2 silently
-clips them onto the limits in ``Train.setup``). One
-:class:`normsafe_init.options.Options`: the command line, then the
-``!obj:normsafe_init.NormSafeInit`` written in the YAML, then the
-defaults; the report is the core's audit table (:mod:`.report`); ``--fix``
-is :mod:`.fixing`, ``-D`` :mod:`.templates`. Everything is computed before
-anything is written. Exit codes: 0 every layer within its fraction, 1 one
-breaks it (or is non-finite), 2 usage errors, unreadable or invalid YAML,
-a missing file the model needs, pylearn2 not importable. pylearn2 is
-imported only when a command runs.
-
->>> parse_defines(['istdev=0.01'])
-{'istdev': '0.01'}
+One :class:`normsafe_init.options.Options` (the command line, then the
+YAML's ``NormSafeInit``, then the defaults); only the model is built
+(:mod:`.loading`); everything is computed before anything is written.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -28,67 +16,54 @@ from .._record import jsonable
 from ..options import (DEFAULT_CONFIDENCE, DEFAULT_FRACTION, DEFAULT_MODE,
                        Options)
 from .errors import CheckError, text_of, why
-from .fixing import plan_fix, same_file
-from .loading import extension_options, load_model
+from .fixing import FixReport, same_file
+from .loading import OPTIONS, extension_options, load_model
 from .report import CheckReport
 from .templates import parse_defines, read_text, substitute
-
 
 __all__ = ['add_parser', 'run', 'CheckError', 'CheckReport', 'check_text',
            'load_model', 'substitute', 'parse_defines', 'DEFAULT_FRACTION',
            'DEFAULT_CONFIDENCE']
 
 PROG = 'normsafe-init check'
-#: The options check takes from the command line, else the YAML.
-OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
 
 
 def add_parser(commands):
-    """Add the ``check`` sub-command to ``commands`` (argparse
-    sub-parsers)."""
+    """Add ``check`` to ``commands`` (argparse sub-parsers)."""
     p = commands.add_parser(
         'check', help='inspect a training YAML before training (pylearn2)',
-        description='Build only the model of a pylearn2 training YAML and '
-                    'report its initial vector norms against FRACTION x '
-                    'each max-norm limit, with the safe irange / istdev / '
-                    'sparse_stdev. Exit 0: every layer within FRACTION; 1: '
-                    'some layer breaks it; 2: usage error, unreadable YAML '
-                    'or missing file.')
+        description='Report the initial vector norms of the model of a '
+                    'pylearn2 training YAML against FRACTION x each max-norm '
+                    'limit. Exit 0: every layer within FRACTION; 1: some '
+                    'layer breaks it; 2: usage error or unusable file.')
     p.add_argument('yaml', metavar='EXP.yaml', help='the training YAML')
+    default = " (default: the YAML's NormSafeInit, else %s)"
     p.add_argument('--fraction', type=float, metavar='F',
-                   help='target t = F x limit, F in (0, 1] (default: the '
-                        "YAML's NormSafeInit, else %g)" % DEFAULT_FRACTION)
+                   help='target t = F x limit' + default % DEFAULT_FRACTION)
     p.add_argument('--confidence', type=float, metavar='P',
-                   help='P(all vectors <= t) the recommended value reaches, '
-                        'and the quantile of the largest norm shown '
-                        '(default: the YAML\'s NormSafeInit, else %g)'
-                        % DEFAULT_CONFIDENCE)
-    p.add_argument('--mode', metavar='MODE',
-                   help="'max' (all vectors under t) or 'mean' (expected "
-                        "norm t) for the recommended value (default: the "
-                        "YAML's NormSafeInit, else %s)" % DEFAULT_MODE)
+                   help='P(all vectors <= t) to reach' + default
+                   % DEFAULT_CONFIDENCE)
+    p.add_argument('--mode', metavar='MODE', help="'max' or 'mean' (expected "
+                   "norm t)" + default % DEFAULT_MODE)
     p.add_argument('--layers', metavar='A,B',
                    help='only these constrained layers count')
     p.add_argument('--exclude', metavar='A,B',
                    help='these constrained layers do not count')
     p.add_argument('--model', metavar='DOTTED.PATH',
-                   help='the object to check, as keys from the top '
-                        "(default: the top Train's model, else the first "
-                        'pylearn2 Model found; e.g. agent.mlp)')
+                   help="the object to check (default: the top Train's "
+                        'model, else the first pylearn2 Model)')
     p.add_argument('--json', action='store_true',
                    help='print one JSON object instead of the table')
     p.add_argument('--fix', metavar='OUT.yaml',
-                   help='write a copy of the YAML whose offending init '
-                        'values are replaced (the rest kept byte for byte)')
+                   help='write a copy of the YAML with the breaking init '
+                        'values replaced')
     p.add_argument('--in-place', action='store_true',
                    help='allow --fix OUT.yaml to be the input file itself')
     p.add_argument('--plot', metavar='OUT.png',
-                   help='write histograms of the vector norms (needs '
-                        'matplotlib)')
+                   help='write histograms of the vector norms (matplotlib)')
     p.add_argument('-D', dest='defines', action='append', default=[],
                    metavar='name=value',
-                   help='value of a %%(name)s template substitution '
-                        '(repeatable, once per name)')
+                   help='value of a %%(name)s template (once per name)')
     p.add_argument('--debug', action='store_true',
                    help='show tracebacks and the output of pylearn2')
     p.set_defaults(run=run)
@@ -99,19 +74,15 @@ def emit(stream, text):
     """Write ``text`` to ``stream``; as UTF-8 bytes when the stream's
     encoding cannot encode it (Python 2 with a pipe, an ASCII locale)."""
     encoding = getattr(stream, 'encoding', False)
-    if encoding is not False:
-        try:
+    try:
+        if encoding is not False:
             text.encode(encoding or 'ascii')
-        except (UnicodeError, LookupError):
-            data = text.encode('utf-8')
-            buffer = getattr(stream, 'buffer', None)
-            if buffer is not None:
-                stream.flush()
-                buffer.write(data)
-                buffer.flush()
-            else:
-                stream.write(data)
-            return
+    except (UnicodeError, LookupError):
+        stream.flush()
+        buffer = getattr(stream, 'buffer', stream)
+        buffer.write(text.encode('utf-8'))
+        buffer.flush()
+        return
     stream.write(text)
 
 
@@ -122,22 +93,10 @@ def run(args, out):
         return _run(args, out, err)
     except CheckError as exc:
         if args.debug:
-            if exc.cause is not None:
-                emit(err, ''.join(traceback.format_exception(*exc.cause)))
-            else:
-                emit(err, traceback.format_exc())
+            emit(err, ''.join(traceback.format_exception(
+                *(exc.cause or sys.exc_info()))))
         emit(err, u'%s: %s\n' % (PROG, exc))
         return 2
-
-
-def _names(text, option):
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(',') if n.strip()]
-    if not names:
-        raise CheckError('%s must name at least one layer; got %r'
-                         % (option, text))
-    return names
 
 
 def _cli_options(args):
@@ -146,7 +105,11 @@ def _cli_options(args):
                  if getattr(args, name) is not None)
     for name in ('layers', 'exclude'):
         if name in given:
-            given[name] = _names(given[name], '--' + name)
+            names = [n.strip() for n in given[name].split(',') if n.strip()]
+            if not names:
+                raise CheckError('--%s must name at least one layer; got %r'
+                                 % (name, given[name]))
+            given[name] = names
     try:
         Options(**given)
     except ValueError as exc:
@@ -200,15 +163,11 @@ def _run(args, out, err):
     text, unused = substitute(raw, defines, path)
     for name in unused:
         emit(err, u'%s: note: -D %s is not used by %s\n' % (PROG, name, path))
-    report = check_text(text, path, cli, model_path=args.model,
-                        debug=args.debug, err=err)
+    report = check_text(text, path, cli, args, err)
     fix = None
     if args.fix:
-        def recheck(fixed_text, fixed_path):
-            return check_text(fixed_text, fixed_path, cli,
-                              model_path=args.model, debug=args.debug,
-                              err=err)
-        fix = plan_fix(raw, report, defines, path, args.fix, recheck)
+        fix = FixReport(raw, report, defines, path, args.fix, lambda
+                        fixed, out: check_text(fixed, out, cli, args, err))
     panels = report.panels() if args.plot else None
     # Everything is computed: format, write the files, then print.
     if args.json:
@@ -228,45 +187,35 @@ def _run(args, out, err):
                             '' if len(panels) == 1 else 's'))
     if fix is not None:
         fix.write()
-    if args.plot:
-        _write_plot(args, panels, report, fix, out, lines)
-    emit(out, u'\n'.join(lines) + u'\n')
-    return report.exit_code
-
-
-def _write_plot(args, panels, report, fix, out, lines):
     try:
-        plot.plot_panels(panels, args.plot,
-                         suptitle='%s: fraction %g, confidence %g'
-                         % (os.path.basename(args.yaml),
-                            report.options.fraction,
-                            report.options.confidence))
+        if args.plot:
+            plot.plot_panels(panels, args.plot, suptitle='%s: fraction %g, '
+                             'confidence %g' % (os.path.basename(args.yaml),
+                                                report.options.fraction,
+                                                report.options.confidence))
     except Exception as exc:  # I/O, or matplotlib failing to draw
         if not args.json:
             emit(out, u'\n'.join(lines[:-1]) + u'\n')
         written = ('; the --fix copy was written to %s' % fix.out
-                   if fix is not None and fix.done else '')
+                   if fix is not None and fix.written else '')
         raise CheckError('cannot write %s: %s%s' % (args.plot, why(exc),
                                                     written), sys.exc_info())
+    emit(out, u'\n'.join(lines) + u'\n')
+    return report.exit_code
 
 
-def check_text(text, path='YAML', cli=None, model_path=None, debug=False,
-               err=None):
-    """Build the model of ``text`` (already substituted) and check it: a
-    :class:`CheckReport`. The options: ``cli`` (``{name: value}``, from
-    the command line), then the YAML's ``NormSafeInit``, then the
-    defaults."""
-    cli = cli or {}
-    loaded = load_model(text, path, model_path=model_path, debug=debug,
+def check_text(text, path, cli, args, err):
+    """The :class:`CheckReport` of ``text`` (already substituted) with the
+    options ``cli`` (``{name: value}``, from the command line), then the
+    YAML's ``NormSafeInit``, then the defaults."""
+    loaded = load_model(text, path, model_path=args.model, debug=args.debug,
                         err=err)
-    yaml_options, line = extension_options(text, path, top=loaded.top)
-    yaml_options = yaml_options or {}
-    sources = {}
-    for name in OPTIONS:
-        source = ('command line' if name in cli else
-                  'yaml' if yaml_options.get(name) is not None else 'default')
-        if source != 'default' or name in ('fraction', 'confidence', 'mode'):
-            sources[name] = source
+    yaml_options, line = extension_options(path, loaded.top)
+    sources = dict((name, 'command line' if name in cli else 'yaml')
+                   for name in OPTIONS if name in cli
+                   or yaml_options.get(name) is not None)
+    for name in ('fraction', 'confidence', 'mode'):
+        sources.setdefault(name, 'default')
     try:
         options = Options().replace(**yaml_options).replace(**cli)
     except ValueError as exc:

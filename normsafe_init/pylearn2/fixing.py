@@ -1,16 +1,7 @@
-"""``check --fix OUT.yaml``: replace the init value of every breaking layer
-in the TEXT of the YAML, re-check the fixed copy, then (once everything is
-computed) write it.
-
-The value replaced is the layer's existing ``irange`` / ``istdev`` /
-``sparse_stdev`` (``sparse_istdev`` for the DBM ``Softmax``): the
-recommended value, or the largest value at which the seeded draw itself
-stays under ``t`` when that is smaller, with 6 digits rounded down. Every
-other byte is kept. Only a plain or quoted scalar number (anchored or not)
-is replaced; anything else (a missing key, an alias, a block scalar, a
-collection, a ``layer_name`` written twice) stops the check with exit 2 and
-"edit it by hand at line N". A value written as a ``%(name)s`` template is
-not edited: the report says which ``-D`` value to change.
+"""``check --fix OUT.yaml``: replace, in the TEXT of the YAML, the existing
+init value of every breaking layer, re-check the fixed copy, then write it.
+Only a plain or quoted scalar number is replaced; anything else stops with
+"edit it by hand at line N"; a ``%(name)s`` value gets ``-D`` advice.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -24,8 +15,8 @@ from .errors import CheckError, text_of, why
 from .layers import option_name
 from .templates import CONVERSION, placeholders, substitute
 
-__all__ = ['FixReport', 'plan_fix', 'fix_value', 'same_file',
-           'format_value', 'replace_values']
+__all__ = ['FixReport', 'fix_value', 'same_file', 'format_value',
+           'replace_values']
 
 #: An anchor or tag before a scalar (``&ir !!float 0.25``).
 _PREFIX = re.compile(r'(?:[&!]\S*\s+)*')
@@ -121,13 +112,13 @@ def _replacement(text, found, layer, key, value):
     knode, node = pairs[0]
     line, new = _line(knode), format_value(value)
     start, end = node.start_mark.index, node.end_mark.index
-    if start < knode.end_mark.index or not isinstance(
-            node, yaml.ScalarNode) or node.style in ('|', '>'):
-        what = ('an alias' if start < knode.end_mark.index else
-                'not a plain or quoted scalar')
+    alias = start < knode.end_mark.index
+    if alias or not isinstance(node, yaml.ScalarNode) or \
+            node.style in ('|', '>'):
         raise CheckError("--fix: layer '%s': the value of '%s' is %s: edit "
-                         "it by hand at line %d (%s: %s)"
-                         % (layer, key, what, line, key, new))
+                         "it by hand at line %d (%s: %s)" % (
+                             layer, key, 'an alias' if alias else
+                             'not a plain or quoted scalar', line, key, new))
     start += _PREFIX.match(text, start, end).end() - start
     old = text[start:end]
     result = {'layer': layer, 'key': key, 'value': value, 'old': old,
@@ -179,44 +170,30 @@ def replace_values(text, edits):
     return text, [result for _, _, result in spans]
 
 
-def _realized_cap(weight, analysis):
-    """The largest scale at which THIS draw (the MLP's seeded one, which
-    scales linearly with the init parameter) stays under every t, with a
-    small margin for float32 rounding; None if not computable."""
-    family = weight.family
-    if family is None or family.kind == 'zero' or not family.scale:
-        return None
-    ratios = [part.target / part.before.max for part in analysis.parts
-              if part.before is not None and part.before.max > 0]
-    return family.scale * min(ratios) * (1.0 - 1e-5) if ratios else None
-
-
-def unfixable_reason(weight, analysis):
-    """Why no init parameter fixes a breaking layer, or None."""
-    rec = analysis.recommended
-    if rec is None:
-        return 'no recommended value (%s)' % (
-            '; '.join(p.note for p in analysis.parts if p.note)
-            or 'declared init unknown')
-    if option_name(getattr(weight, 'spec', None), rec.param_name) is None:
-        return ('%s has no sparse_stdev (its sparse_init draws N(0, 1) '
-                'entries): it cannot be fixed by a parameter; use fewer '
-                'sparse_init entries, irange or istdev, or a larger limit'
-                % weight.class_name)
-    return None
-
-
 def fix_value(weight, analysis):
     """``(option, value)`` that ``--fix`` writes for a breaking layer (the
     recommended value, or the draw's own cap when smaller; the option as
-    the layer's YAML names it), or ``(None, why not)``."""
-    reason = unfixable_reason(weight, analysis)
-    if reason:
-        return None, reason
+    the layer's YAML names it), or ``(None, why no parameter fixes it)``."""
     rec = analysis.recommended
-    cap = _realized_cap(weight, analysis)
-    return (option_name(weight.spec, rec.param_name),
-            min(rec.value, cap) if cap is not None else rec.value)
+    if rec is None:
+        return None, 'no recommended value (%s)' % (
+            '; '.join(p.note for p in analysis.parts if p.note)
+            or 'declared init unknown')
+    key = option_name(getattr(weight, 'spec', None), rec.param_name)
+    if key is None:
+        return None, ('%s has no sparse_stdev (its sparse_init draws N(0, 1) '
+                      'entries): it cannot be fixed by a parameter; use fewer '
+                      'sparse_init entries, irange or istdev, or a larger '
+                      'limit' % weight.class_name)
+    # The seeded draw scales linearly with the parameter: its own cap (with
+    # a margin for float32 rounding) when that is smaller.
+    family, ratios = weight.family, [
+        part.target / part.before.max for part in analysis.parts
+        if part.before is not None and part.before.max > 0]
+    if ratios and family is not None and family.kind != 'zero' and \
+            family.scale:
+        return key, min(rec.value, family.scale * min(ratios) * (1 - 1e-5))
+    return key, rec.value
 
 
 def _define_advice(results, defines):
@@ -249,18 +226,38 @@ def _define_advice(results, defines):
 
 
 class FixReport(object):
-    """What ``--fix`` does: ``out``, ``results`` (one dict per edit),
-    ``problems`` (layers no parameter fixes), ``defines`` (advice for
-    template values), ``after`` (the check of the fixed copy), ``changed``,
-    ``written`` (False for an in-place fix that changes nothing), ``data``
-    (the bytes), ``done`` (written)."""
+    """The fixed copy of ``raw`` (the template text), checked by
+    ``recheck(text, out)`` (``after``), written by :meth:`write`;
+    ``results`` (one per edit), ``problems`` (layers no parameter fixes),
+    ``defines`` (advice for template values), ``written`` (False for an
+    in-place fix that changes nothing)."""
 
-    def __init__(self, out, results, problems, defines, after, written,
-                 data):
-        self.out, self.results, self.problems = out, results, problems
-        self.defines, self.after, self.written = defines, after, written
-        self.data, self.done = data, False
-        self.changed = sum(1 for r in results if r['status'] == 'replaced')
+    def __init__(self, raw, report, defines, path, out, recheck):
+        self.out, edits = out, []
+        self.problems = [{'layer': e['name'], 'reason': (
+            'its initial weights are not finite (NaN or inf): no parameter '
+            'value fixes that; correct its init')}
+            for e in report.entries if e['status'] == 'nonfinite']
+        for weight, analysis in report.analysed:
+            if analysis.breaks:
+                key, value = fix_value(weight, analysis)
+                if key is None:
+                    self.problems.append({'layer': weight.name,
+                                          'reason': value})
+                else:
+                    edits.append((weight.name, key, value))
+        fixed, self.results = replace_values(raw, edits)
+        try:
+            self.after = recheck(substitute(fixed, defines, out)[0], out)
+        except CheckError as exc:
+            raise CheckError('--fix: the fixed copy does not load, so %s was '
+                             'not written (please report this): %s'
+                             % (out, text_of(exc)), exc.cause)
+        self.written = not (same_file(out, path) and fixed == raw)
+        self.data = fixed.encode('utf-8')
+        self.defines = _define_advice(self.results, defines)
+        self.changed = sum(1 for r in self.results
+                           if r['status'] == 'replaced')
 
     def write(self):
         """Write the fixed copy (atomically); CheckError if it cannot be."""
@@ -271,7 +268,6 @@ class FixReport(object):
         except (IOError, OSError, ValueError) as exc:
             raise CheckError('cannot write %s: %s' % (self.out, why(exc)),
                              sys.exc_info())
-        self.done = True
 
     def as_dict(self):
         return {'out': self.out, 'written': self.written,
@@ -302,35 +298,3 @@ class FixReport(object):
                      'fix: checked the fixed copy: every layer within '
                      'fraction %g' % fraction)
         return '\n'.join(lines)
-
-
-def plan_fix(raw, report, defines, path, out_path, recheck):
-    """The fixed copy of ``raw`` (the template text, unsubstituted), built
-    and checked (``recheck(text, out_path)`` gives its report) but not
-    written: a :class:`FixReport` (call its ``write``)."""
-    edits, problems = [], []
-    for entry in report.entries:
-        if entry['status'] == 'nonfinite':
-            problems.append({'layer': entry['name'], 'reason': (
-                'its initial weights are not finite (NaN or inf): no '
-                'parameter value fixes that; correct its init')})
-    for weight, analysis in report.analysed:
-        if not analysis.breaks:
-            continue
-        key, value = fix_value(weight, analysis)
-        if key is None:
-            problems.append({'layer': weight.name, 'reason': value})
-        else:
-            edits.append((weight.name, key, value))
-    fixed, results = replace_values(raw, edits)
-    text, _ = substitute(fixed, defines, out_path)
-    try:
-        after = recheck(text, out_path)
-    except CheckError as exc:
-        raise CheckError('--fix: the fixed copy does not load, so %s was not '
-                         'written (please report this): %s'
-                         % (out_path, text_of(exc)), exc.cause)
-    written = not (same_file(out_path, path) and fixed == raw)
-    return FixReport(out_path, results, problems,
-                     _define_advice(results, defines), after, written,
-                     fixed.encode('utf-8'))

@@ -1,19 +1,9 @@
 """Parse a pylearn2 training YAML without building or importing anything.
 
-pylearn2's own loader (``pylearn2.config.yaml_parse``) imports the module of
-every ``!obj:`` tag and loads every ``!pkl:`` file while it parses, even with
-``instantiate=False``: a dataset class that is not installed here, or a
-``zca.pkl`` that lives on the training machine only, stops it before the
-model is reached. :func:`parse` reads the same YAML (same tags, same
-``!float`` and scientific-notation floats, duplicate keys rejected) into
-inert nodes: an ``!obj:`` is an :class:`ObjNode` whose class is imported
-only when :meth:`ObjNode.resolve` is called, a ``!pkl:`` a :class:`PklNode`
-that is never opened, an ``!import`` an :class:`ImportNode`. A
-:class:`Builder` then instantiates only the subtree asked for, as pylearn2
-would (keyword arguments, anchors shared, strings through its
-``${VAR}`` preprocessing).
-
-PyYAML is imported on the first call, not with this module.
+pylearn2's own loader imports every ``!obj:`` tag's module and loads every
+``!pkl:`` while it parses. :func:`parse` reads the same YAML into inert
+nodes (imported only by :meth:`ObjNode.resolve`); a :class:`Builder` then
+instantiates only the subtree asked for, as pylearn2 would.
 
 >>> top = parse('!obj:mylab.Train {model: !obj:collections.OrderedDict '
 ...             '{a: 1}, dataset: !pkl: "/far/away.pkl"}')
@@ -26,6 +16,7 @@ OrderedDict([('a', 1)])
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import importlib
 import re
 import sys
@@ -33,11 +24,11 @@ import sys
 from .errors import text_of
 
 __all__ = ['ObjNode', 'PklNode', 'ImportNode', 'BuildError', 'Builder',
-           'parse', 'iter_nodes', 'STRING_TYPES']
+           'parse', 'iter_nodes']
 
 #: pylearn2's ``yaml_parse.SCIENTIFIC_NOTATION_REGEXP``: ``1e-3`` is a float.
 SCIENTIFIC = r'^[\-\+]?(\d+\.?\d*|\d*\.?\d+)?[eE][\-\+]?\d+$'
-STRING_TYPES = (str, type(u''))
+_STRINGS = (str, type(u''))
 
 #: ``builtins`` (Python 3) or ``__builtin__`` (Python 2).
 _builtins = importlib.import_module(dict.__module__)
@@ -46,34 +37,10 @@ _builtins = importlib.import_module(dict.__module__)
 class _Node(object):
     """A tagged YAML node, not built; ``line`` is 1-based."""
 
-    def __init__(self, yaml_node):
-        self.yaml_node = yaml_node
+    def __init__(self, yaml_node, tag=None):
+        self.yaml_node, self.tag = yaml_node, tag
         self.line = yaml_node.start_mark.line + 1
-
-
-class ObjNode(_Node):
-    """``!obj:TAG {key: value, ...}``: ``tag`` (the dotted name), ``pairs``
-    (``[(key, value), ...]`` in the file's order, values parsed)."""
-
-    def __init__(self, yaml_node, tag, pairs):
-        _Node.__init__(self, yaml_node)
-        self.tag = tag
-        self.pairs = pairs
         self._resolved = None
-
-    @property
-    def name(self):
-        """The last component of the tag (``'MLP'``)."""
-        return self.tag.split('.')[-1]
-
-    def keys(self):
-        return [key for key, _ in self.pairs]
-
-    def get(self, key, default=None):
-        for name, value in self.pairs:
-            if name == key:
-                return value
-        return default
 
     def resolve(self):
         """The callable the tag names (imported now); ImportError or
@@ -89,8 +56,25 @@ class ObjNode(_Node):
         except Exception:  # any failure to import a user's module
             return None
 
-    def __repr__(self):
-        return '<!obj:%s at line %d>' % (self.tag, self.line)
+
+class ObjNode(_Node):
+    """``!obj:TAG {key: value, ...}``: ``tag`` (the dotted name), ``pairs``
+    (``[(key, value), ...]`` in the file's order, values parsed)."""
+
+    def __init__(self, yaml_node, tag, pairs):
+        _Node.__init__(self, yaml_node, tag)
+        self.pairs = pairs
+
+    @property
+    def name(self):
+        """The last component of the tag (``'MLP'``)."""
+        return self.tag.split('.')[-1]
+
+    def keys(self):
+        return [key for key, _ in self.pairs]
+
+    def get(self, key, default=None):
+        return dict(self.pairs).get(key, default)
 
 
 class PklNode(_Node):
@@ -101,19 +85,9 @@ class PklNode(_Node):
         _Node.__init__(self, yaml_node)
         self.text = text
 
-    def __repr__(self):
-        return '<!pkl: %r at line %d>' % (self.text, self.line)
-
 
 class ImportNode(_Node):
-    """``!import 'a.b.c'`` or ``!import:a.b.c``: the object it names."""
-
-    def __init__(self, yaml_node, dotted):
-        _Node.__init__(self, yaml_node)
-        self.tag = dotted
-
-    def __repr__(self):
-        return '<!import %s at line %d>' % (self.tag, self.line)
+    """``!import 'a.b.c'`` or ``!import:a.b.c``: the object ``tag`` names."""
 
 
 def import_dotted(dotted):
@@ -147,15 +121,8 @@ def import_dotted(dotted):
     raise ImportError('cannot import %s (%s)' % first_error)
 
 
-# -- parsing -----------------------------------------------------------------
-
-_LOADER = []
-
-
 def _loader_class():
-    """The PyYAML loader with pylearn2's tags, made on first use."""
-    if _LOADER:
-        return _LOADER[0]
+    """The PyYAML loader with pylearn2's tags."""
     import yaml
     from yaml.constructor import ConstructorError
 
@@ -174,7 +141,7 @@ def _loader_class():
             if key_node.tag == u'tag:yaml.org,2002:merge':
                 continue
             key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, STRING_TYPES):
+            if not isinstance(key, _STRINGS):
                 raise ConstructorError(
                     'while constructing !obj:%s' % suffix, node.start_mark,
                     'found a key that is not a string (%r)' % (key,),
@@ -185,16 +152,11 @@ def _loader_class():
                     'found duplicate key (%s)' % key, key_node.start_mark)
             seen.add(key)
         loader.flatten_mapping(node)
-        pairs, index = [], {}
+        pairs = collections.OrderedDict()  # a merged key's place, last value
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
-            value = loader.construct_object(value_node, deep=True)
-            if key in index:
-                pairs[index[key]] = (key, value)
-            else:
-                index[key] = len(pairs)
-                pairs.append((key, value))
-        return ObjNode(node, suffix, pairs)
+            pairs[key] = loader.construct_object(value_node, deep=True)
+        return ObjNode(node, suffix, list(pairs.items()))
 
     def construct_pkl(loader, suffix, node):
         if suffix:
@@ -203,29 +165,24 @@ def _loader_class():
                                    node.start_mark)
         return PklNode(node, loader.construct_scalar(node))
 
-    def construct_import_suffix(loader, suffix, node):
-        if '.' not in suffix:
-            raise ConstructorError(None, None, "!import: tag suffix contains "
-                                   "no '.'", node.start_mark)
-        return ImportNode(node, suffix)
-
-    def construct_import(loader, node):
-        value = loader.construct_scalar(node)
-        if '.' not in value:
-            raise ConstructorError(None, None, "import tag suffix contains "
-                                   "no '.'", node.start_mark)
-        return ImportNode(node, value)
+    def construct_import(loader, node, suffix=None):
+        dotted = loader.construct_scalar(node) if suffix is None else suffix
+        if '.' not in dotted:
+            raise ConstructorError(None, None, "%s tag suffix contains no '.'"
+                                   % ('import' if suffix is None else
+                                      '!import:'), node.start_mark)
+        return ImportNode(node, dotted)
 
     def construct_float(loader, node):
         return float(loader.construct_scalar(node))
 
     Loader.add_multi_constructor(u'!obj:', construct_obj)
     Loader.add_multi_constructor(u'!pkl:', construct_pkl)
-    Loader.add_multi_constructor(u'!import:', construct_import_suffix)
+    Loader.add_multi_constructor(u'!import:', lambda loader, suffix, node:
+                                 construct_import(loader, node, suffix))
     Loader.add_constructor(u'!import', construct_import)
     Loader.add_constructor(u'!float', construct_float)
     Loader.add_implicit_resolver(u'!float', re.compile(SCIENTIFIC), None)
-    _LOADER.append(Loader)
     return Loader
 
 
@@ -241,8 +198,7 @@ def iter_nodes(value, path=()):
     and :class:`ImportNode` under ``value``, depth first in file order
     (each node once, even when aliased); ``path`` is the tuple of keys and
     list indices leading to it."""
-    seen = set()
-    stack = [(path, value)]
+    seen, stack = set(), [(path, value)]
     while stack:
         path, value = stack.pop()
         children = []
@@ -257,11 +213,9 @@ def iter_nodes(value, path=()):
             children = list(value.items())
         elif isinstance(value, list):
             children = list(enumerate(value))
-        for key, child in reversed(children):
-            stack.append((path + (key,), child))
+        stack.extend((path + (key,), child)
+                     for key, child in reversed(children))
 
-
-# -- building -------------------------------------------------------------
 
 class BuildError(Exception):
     """Building a node failed: ``node`` (the one that failed, for its line)
@@ -274,15 +228,11 @@ class BuildError(Exception):
 
 
 class Builder(object):
-    """Instantiate nodes as pylearn2 would.
-
-    ``call(callable, kwargs)`` makes an object (pylearn2's ``checked_call``
-    for its messages about wrong arguments); ``preprocess(text)`` expands a
-    string (pylearn2's ``${VAR}``); ``load_pickle(node)`` loads a ``!pkl:``;
-    ``adjust(node, callable, pairs)`` may return another ``(callable,
-    pairs)`` before the values are built (to leave out an argument and
-    whatever it refers to, say). Anchored nodes are built once.
-    """
+    """Instantiate nodes as pylearn2 would (anchored nodes once), with
+    ``call(callable, kwargs)`` (pylearn2's ``checked_call``),
+    ``preprocess(text)`` (its ``${VAR}``), ``load_pickle(node)`` and
+    ``adjust(node, callable, pairs)``, which may return another ``(callable,
+    pairs)`` before the values are built."""
 
     def __init__(self, call=None, preprocess=None, load_pickle=None,
                  adjust=None):
@@ -303,7 +253,7 @@ class Builder(object):
                         for k, v in value.items())
         if isinstance(value, list):
             return [self.build(v) for v in value]
-        if isinstance(value, STRING_TYPES):
+        if isinstance(value, _STRINGS):
             return self.preprocess(value)
         return value
 

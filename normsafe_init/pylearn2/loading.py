@@ -1,23 +1,11 @@
-"""Build only the model of a training YAML, with nothing but the model.
-
-:func:`load_model` parses the YAML with :mod:`.lazy_yaml` (no class
-imported, no pickle opened), finds the model (``Train.model``; a top model;
-else the first pylearn2 ``Model`` in the graph, such as a ``Simulator``'s
-agent MLP; or ``--model DOTTED.PATH``) and instantiates that subtree only:
-
-* arguments that only initialise biases from a dataset
-  (:data:`.layers.DATA_BIAS_ARGS`) are left out, so no dataset is built;
-  the weights are drawn exactly as in training (the biases are not);
-* GPU-only layers get a CPU stand-in (:mod:`.standins`) where there is no
-  GPU, and Python 3 builds with Python 2's integer dimensions;
-* a ``!pkl:`` the model needs is loaded if the file is here, else the
-  check stops (exit 2) naming the file.
-
-It also reads the options of a ``!obj:normsafe_init.NormSafeInit`` written
-in the YAML (:func:`extension_options`).
+"""Build only the model of a training YAML (:func:`load_model`: parsed by
+:mod:`.lazy_yaml`, data-bias arguments left out, :mod:`.standins` where this
+machine cannot build as pylearn2 would), and read the options of its
+``NormSafeInit`` (:func:`extension_options`).
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import contextlib
 import os
 import sys
@@ -28,42 +16,27 @@ from .errors import CheckError, one_line, text_of
 from .extension import NormSafeInit
 from .layers import DATA_BIAS_ARGS, spec_of_class, walk_layers
 
-__all__ = ['Loaded', 'load_model', 'extension_options', 'parse_yaml',
-           'yaml_error']
+__all__ = ['Loaded', 'load_model', 'extension_options', 'parse_yaml']
 
-#: The NormSafeInit options ``check`` takes from the YAML.
-EXTENSION_OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
+#: The options ``check`` takes from the command line, else the YAML.
+OPTIONS = ('fraction', 'confidence', 'mode', 'layers', 'exclude')
 
-
-class Loaded(object):
-    """The built model and how it was built: ``model``, ``where`` (which
-    object), ``dropped`` (``[(layer, class, argument)]`` left out:
-    biases not computed), ``no_gpu`` (``{layer name: why}``), ``py2_dims``
-    (layers built with Python 2's integer output dimension), ``top`` (the
-    parsed graph)."""
-
-    def __init__(self, model, where, dropped, no_gpu, py2_dims, top=None):
-        self.top = top
-        self.model = model
-        self.where = where
-        self.dropped = dropped
-        self.no_gpu = no_gpu
-        self.py2_dims = py2_dims
+#: The model, ``where`` it is, ``dropped`` (``[(layer, class, argument)]``
+#: left out), ``no_gpu`` (``{layer: why}``), ``py2_dims`` (layers built with
+#: Python 2's integer dimension) and ``top`` (the parsed graph).
+Loaded = collections.namedtuple('Loaded',
+                                'model where dropped no_gpu py2_dims top')
 
 
 class _Sink(object):
-    """Collects what pylearn2 prints while the model is built."""
+    """Drops what pylearn2 prints while the model is built."""
 
     encoding = 'utf-8'
 
-    def __init__(self):
-        self.parts = []
-
-    def write(self, text):
-        self.parts.append(text)
-
-    def flush(self):
+    def write(self, *text):
         pass
+
+    flush = write
 
     def isatty(self):
         return False
@@ -99,31 +72,27 @@ def _import_pylearn2():
     return Model, serial, checked_call, preprocess
 
 
-def yaml_error(path, exc):
-    """One line for a PyYAML error."""
-    mark = getattr(exc, 'problem_mark', None)
-    problem = getattr(exc, 'problem', None)
-    if mark is None or problem is None:
-        return '%s: invalid YAML: %s' % (path, ' '.join(str(exc).split()))
-    message = '%s:%d:%d: invalid YAML: %s' % (path, mark.line + 1,
-                                              mark.column + 1, problem)
-    context = getattr(exc, 'context', None)
-    context_mark = getattr(exc, 'context_mark', None)
-    if context:
-        message += ' (%s' % context
-        if context_mark is not None:
-            message += ' at line %d' % (context_mark.line + 1)
-        message += ')'
-    return message
-
-
 def parse_yaml(text, path):
-    """The :mod:`.lazy_yaml` graph of ``text``; CheckError if invalid."""
+    """The :mod:`.lazy_yaml` graph of ``text``; CheckError (one line) if
+    invalid."""
     import yaml
     try:
         return lazy_yaml.parse(text)
     except yaml.YAMLError as exc:
-        raise CheckError(yaml_error(path, exc), sys.exc_info())
+        mark = getattr(exc, 'problem_mark', None)
+        problem = getattr(exc, 'problem', None)
+        if mark is None or problem is None:
+            message = '%s: invalid YAML: %s' % (path, ' '.join(
+                str(exc).split()))
+        else:
+            message = '%s:%d:%d: invalid YAML: %s' % (
+                path, mark.line + 1, mark.column + 1, problem)
+            context_mark = getattr(exc, 'context_mark', None)
+            if getattr(exc, 'context', None):
+                message += ' (%s%s)' % (exc.context, '' if context_mark is None
+                                        else ' at line %d'
+                                        % (context_mark.line + 1))
+        raise CheckError(message, sys.exc_info())
     except Exception as exc:
         raise CheckError('%s: cannot parse: %s' % (path, one_line(exc)),
                          sys.exc_info())
@@ -158,8 +127,7 @@ def _is_model(node, model_class):
 
 def _follow(top, dotted, path):
     """The node at ``--model DOTTED.PATH`` (keys, and list indices)."""
-    node = top
-    done = []
+    node, done = top, []
     for part in dotted.split('.'):
         if isinstance(node, lazy_yaml.ObjNode) and part in node.keys():
             node = node.get(part)
@@ -202,10 +170,8 @@ def _select(top, model_path, path, model_class):
         return top, 'the top object'
     for keys, node in lazy_yaml.iter_nodes(top):
         if keys and _is_model(node, model_class):
-            dotted = '.'.join(str(k) for k in keys)
-            top_name = ('mapping' if isinstance(top, dict) else top.name)
             return node, 'the %s at %s of the top %s (--model to choose)' % (
-                node.name, dotted, top_name)
+                node.name, '.'.join(str(k) for k in keys), _describe(top))
     if isinstance(top, dict):
         raise CheckError("%s: the top mapping has no 'model' key" % path)
     return top, 'the top %s' % top.name
@@ -221,31 +187,19 @@ def _owner(root, target):
     return None, None
 
 
-class _NeedsFile(Exception):
-    def __init__(self, node, filename):
-        Exception.__init__(self, filename)
-        self.node = node
-        self.filename = filename
-
-
-def _layer_label(node):
-    name = node.get('layer_name')
-    return ("layer '%s' (%s)" % (name, node.name) if name is not None
-            else node.name)
-
-
-def _missing_file_message(path, root, error):
-    owner, key = _owner(root, error.node)
-    where = '!pkl: at line %d' % error.node.line
+def _missing_file(path, root, node, filename):
+    owner, key = _owner(root, node)
+    where = '!pkl: at line %d' % node.line
     if owner is not None and owner.get('layer_name') is not None:
-        who = '%s takes %s from' % (_layer_label(owner), key)
+        who = "layer '%s' (%s) takes %s from" % (owner.get('layer_name'),
+                                                 owner.name, key)
     else:
         who = "the model's weights come from"
         if owner is not None:
             where += ', the %s of %s' % (key, owner.name)
-    return ('%s: %s %s (%s), which is not on this machine; the check needs '
-            'that file: its weights are not an initial draw'
-            % (path, who, error.filename, where))
+    return CheckError('%s: %s %s (%s), which is not on this machine; the '
+                      'check needs that file: its weights are not an initial '
+                      'draw' % (path, who, filename, where))
 
 
 def _is_pylearn2(func):
@@ -253,75 +207,59 @@ def _is_pylearn2(func):
                for cls in getattr(func, '__mro__', (func,)))
 
 
-class _Adjust(object):
+def _adjust(dropped, no_gpu):
     """The ``adjust`` hook of the model's build: leaves out the arguments
-    that only set biases from data, gives GPU-only layers their CPU
-    stand-in where there is no GPU; records both."""
+    that only set biases from data (recorded in ``dropped``), gives
+    GPU-only layers their CPU stand-in where there is no GPU (``no_gpu``)."""
 
-    def __init__(self):
-        self.dropped = []
-        self.no_gpu = {}
-        self._gpu = None
-
-    def __call__(self, node, func, pairs):
+    def adjust(node, func, pairs):
         if not _is_pylearn2(func):
             return func, pairs
         name = node.get('layer_name') or node.name
         kept = []
         for key, value in pairs:
             if key in DATA_BIAS_ARGS and value is not None:
-                self.dropped.append((name, node.name, key))
+                dropped.append((name, node.name, key))
             else:
                 kept.append((key, value))
         spec = spec_of_class(func)
         if spec is not None and spec.gpu and _needs_gpu(spec, pairs):
-            if self._gpu is None:
-                self._gpu = standins.gpu_available()
-            available, why = self._gpu
+            available, why = standins.gpu_available()
             if not available:
-                self.no_gpu[name] = why
+                no_gpu[name] = why
                 func = standins.standin(func, why)
         return func, kept
-
-
-def _kind(value):
-    if isinstance(value, dict):
-        return 'mapping'
-    if isinstance(value, list):
-        return 'list'
-    return type(value).__name__
+    return adjust
 
 
 def load_model(text, path='YAML', model_path=None, debug=False, err=None):
     """Build only the model of the training YAML ``text`` (already
     substituted): a :class:`Loaded`. Raises :class:`CheckError` (one line)
     when pylearn2 is missing or the model cannot be built."""
-    err = err or sys.stderr
-    with quiet(debug, err):
+    with quiet(debug, err or sys.stderr):
         model_class, serial, checked_call, preprocess = _import_pylearn2()
         top = parse_yaml(text, path)
         target, where = _select(top, model_path, path, model_class)
         if not isinstance(target, (lazy_yaml.ObjNode, lazy_yaml.PklNode)):
             raise CheckError('%s: %s is a %s, not a model with layers'
-                             % (path, where, _kind(target)))
+                             % (path, where, _describe(target)))
         environ = _train_environ(path)
 
         def load_pickle(node):
             filename = preprocess(node.text, environ)
             if not os.path.exists(filename):
-                raise _NeedsFile(node, filename)
+                raise _missing_file(path, target, node, filename)
             return serial.load(filename)
 
-        adjust, dims = _Adjust(), []
+        dropped, no_gpu, dims = [], {}, []
         builder = lazy_yaml.Builder(
             call=checked_call, preprocess=lambda s: preprocess(s, environ),
-            load_pickle=load_pickle, adjust=adjust)
+            load_pickle=load_pickle, adjust=_adjust(dropped, no_gpu))
         try:
             with standins.integer_dims(dims):
                 model = builder.build(target)
-        except _NeedsFile as exc:
-            raise CheckError(_missing_file_message(path, target, exc),
-                             sys.exc_info())
+        except CheckError:
+            raise
         except lazy_yaml.BuildError as exc:
             raise CheckError('%s: cannot build %s: line %d: %s'
                              % (path, where, exc.node.line, text_of(exc)),
@@ -332,8 +270,8 @@ def load_model(text, path='YAML', model_path=None, debug=False, err=None):
     if not list(walk_layers(model)):
         raise CheckError('%s: %s is a %s, not a model with layers'
                          % (path, where, type(model).__name__))
-    return Loaded(model, where, adjust.dropped, adjust.no_gpu,
-                  _py2_dim_layers(model, dims), top)
+    return Loaded(model, where, dropped, no_gpu, _py2_dim_layers(model, dims),
+                  top)
 
 
 def _needs_gpu(spec, pairs):
@@ -344,33 +282,26 @@ def _needs_gpu(spec, pairs):
 
 
 def _py2_dim_layers(model, spaces):
-    if not spaces:
-        return []
     ids = set(id(s) for s in spaces)
     return [getattr(layer, 'layer_name', None) or path
             for path, layer in walk_layers(model)
             if id(getattr(layer, 'output_space', None)) in ids]
 
 
-def extension_options(text, path, top=None):
-    """``(options, line)`` of the first ``NormSafeInit`` in the YAML
-    (``{option: value}`` for :data:`EXTENSION_OPTIONS`, validated by the
-    extension itself), or ``(None, None)``. CheckError naming the option
+def extension_options(path, top):
+    """``({option: value}, line)`` of the first ``NormSafeInit`` in the
+    parsed YAML ``top`` (the :data:`OPTIONS` it writes, validated by the
+    extension itself), or ``({}, None)``. CheckError naming the option
     when the extension would refuse them."""
-    if top is None:
-        top = parse_yaml(text, path)
+    from pylearn2.utils.call_check import checked_call
     for _, node in lazy_yaml.iter_nodes(top):
         if not isinstance(node, lazy_yaml.ObjNode) or \
                 not node.tag.endswith('NormSafeInit') or \
                 node.try_resolve() is not NormSafeInit:
             continue
         try:
-            from pylearn2.utils.call_check import checked_call
-        except Exception:  # pragma: no cover - load_model reports it
-            checked_call = None
-        builder = lazy_yaml.Builder(call=checked_call)
-        try:
-            ext = builder.build(node)
+            values = lazy_yaml.Builder(call=checked_call).build(
+                node).options.as_dict()
         except (TypeError, ValueError) as exc:
             raise CheckError('%s:%d: !obj:%s: %s' % (path, node.line,
                                                      node.tag, text_of(exc)),
@@ -379,9 +310,6 @@ def extension_options(text, path, top=None):
             raise CheckError('%s:%d: %s' % (path, exc.node.line,
                                             text_of(exc)),
                              exc.cause)
-        given = set(node.keys())
-        values = dict(ext.options.as_dict(), channels=ext.channels)
-        options = dict((name, values[name]) for name in EXTENSION_OPTIONS
-                       if name in given)
-        return options, node.line
-    return None, None
+        return dict((name, values[name]) for name in OPTIONS
+                    if name in node.keys()), node.line
+    return {}, None

@@ -1,17 +1,8 @@
 """The ``check`` report of a built pylearn2 model: the core's audit table
-(:class:`normsafe_init.report.AuditReport`, from :func:`normsafe_init.run.
-audit`) with pylearn2's extra rows, one JSON object, or histogram panels.
-
-Extra rows of the same table: a layer without a constraint
-(``unconstrained``, its natural vectors' norms in the note), a constrained
-layer left out by ``layers`` / ``exclude`` (``excluded``, not counted),
-one whose initial weights hold NaN or inf (``NON-FINITE``: never within
-its fraction). A GPU-only layer built here as a CPU stand-in
-(:mod:`.standins`) has no weight: the core analyses it from the law of its
-declared init at the shape pylearn2 would draw (``expected:ok`` /
-``expected:BREAKS``). Under the table, check's own notes: the recommended
-value of each breaking layer as the YAML names it (``sparse_istdev`` for the
-DBM ``Softmax``), or why no parameter fixes it; what the build left out.
+(:func:`normsafe_init.run.audit`) with pylearn2's extra rows
+(``unconstrained``, ``excluded``, ``NON-FINITE``; a GPU-only layer's
+``expected:ok`` / ``expected:BREAKS``, from the law of its declared init),
+check's notes under it, one JSON object, or histogram panels.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -20,6 +11,7 @@ import numpy as np
 from .. import run
 from ..norms import summarize, vector_norms, vector_shape
 from ..options import Options
+from ..plot import Panel
 from ..report import init_text
 from ..weights import ConstrainedWeight
 from .errors import CheckError, text_of
@@ -49,12 +41,10 @@ class ExpectedWeight(ConstrainedWeight):
 
 
 def _stand_in_shape(layer):
-    shape = 'x'.join(str(s) for s in layer.expected_shape)
     dummy = getattr(layer, 'dummy_channels', 0)
-    if dummy:
-        shape += ' (%d input channels + %d dummy)' % (
-            layer.input_space.num_channels, dummy)
-    return shape
+    return _shape(layer.expected_shape) + (
+        ' (%d input channels + %d dummy)' % (layer.input_space.num_channels,
+                                             dummy) if dummy else '')
 
 
 def _finite(weight):
@@ -100,16 +90,11 @@ def _plain(path, layer):
 
 
 class CheckReport(object):
-    """The check of one built model with one resolved
-    :class:`normsafe_init.options.Options`.
-
-    ``audit`` (the core's :class:`AuditReport`, extra rows included),
-    ``analysed`` (``[(weight, analysis)]`` in layer order), ``entries``
-    (the JSON layers), ``breaking`` (names, layer order), ``exit_code``
-    (1 when a layer breaks or is non-finite), ``options``, ``sources``
-    (``{option: 'command line' | 'yaml' | 'default'}``),
-    ``extension_line``, ``loaded`` (:class:`.loading.Loaded`).
-    """
+    """The check of one built model with the resolved ``options``: ``audit``
+    (the core's :class:`AuditReport`, extra rows included), ``analysed``
+    (``[(weight, analysis)]``), ``entries`` (the JSON layers), ``breaking``
+    (names, layer order), ``exit_code``, ``sources`` (``{option: 'command
+    line' | 'yaml' | 'default'}``)."""
 
     def __init__(self, path, loaded, options, sources, extension_line=None):
         self.path, self.loaded, self.options = path, loaded, options
@@ -234,10 +219,9 @@ class CheckReport(object):
                    options.fraction, options.confidence))
         if options.mode != 'max':
             line += ', mode %s' % options.mode
-        default = Options().as_dict()
         taken = sorted(k for k, v in self.sources.items() if v == 'yaml'
-                       and getattr(options, k) != default.get(k))
-        if taken and self.extension_line is not None:
+                       and getattr(options, k) != getattr(Options(), k))
+        if taken:
             line += ' (%s from the NormSafeInit at line %d)' % (
                 ', '.join(taken), self.extension_line)
         return line
@@ -246,9 +230,8 @@ class CheckReport(object):
         """check's own lines under the table."""
         lines = []
         for weight, analysis in self.analysed:
-            for note in weight.notes:
-                lines.append('note %s (%s): %s' % (weight.name,
-                                                   weight.class_name, note))
+            lines.extend('note %s (%s): %s' % (weight.name, weight.class_name,
+                                               note) for note in weight.notes)
             if not analysis.breaks:
                 continue
             key, value = fix_value(weight, analysis)
@@ -287,18 +270,12 @@ class CheckReport(object):
     def panels(self):
         """One :class:`normsafe_init.plot.Panel` per constraint of every
         observed constrained layer."""
-        from ..plot import Panel
-        panels = []
-        for weight, analysis in self.analysed:
-            if not analysis.observed:
-                continue
-            for part in analysis.parts:
-                panels.append(Panel(
-                    '%s (%s) %s norms' % (weight.name, weight.class_name,
-                                          part.constraint.kind),
-                    part.norms, part.target, part.constraint.limit,
-                    part.breaks, part.expected_max,
-                    '%s; %d vectors; %d > t' % (
-                        init_text(weight), part.before.count,
-                        part.before.above_target)))
-        return panels
+        return [Panel('%s (%s) %s norms' % (weight.name, weight.class_name,
+                                            part.constraint.kind),
+                      part.norms, part.target, part.constraint.limit,
+                      part.breaks, part.expected_max,
+                      '%s; %d vectors; %d > t' % (init_text(weight),
+                                                  part.before.count,
+                                                  part.before.above_target))
+                for weight, analysis in self.analysed if analysis.observed
+                for part in analysis.parts]

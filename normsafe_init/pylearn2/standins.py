@@ -1,26 +1,9 @@
-"""Build what this machine cannot build as pylearn2 would, for ``check``.
-
-Two things stop a model from being built here although its initial weights
-are fully determined by the YAML:
-
-* **GPU-only layers.** ``MaxoutConvC01B`` (always) and ``MaxoutLocalC01B``
-  (with pooling) refuse to build without cuda-convnet. :func:`standin`
-  gives a subclass that computes the same spaces (input channels padded
-  with cuda-convnet's dummy channels to a multiple of 4, the detector and
-  pooled shapes of cuda-convnet's max pooling) and consumes ``mlp.rng``
-  exactly as pylearn2's draw would (``rng.uniform(-irange, irange, shape)``),
-  so the layers after it get the weights they would get on a GPU. It
-  keeps no weight: ``expected_shape`` is the shape pylearn2 would draw,
-  and the check reports the layer from the law of its declared init,
-  marked "expected, not observed".
-* **Python 3.** pylearn2's ``Maxout``, ``SoftmaxPool`` and the DBM's
-  ``BinaryVectorMaxPool`` compute their output dimension with ``/`` (a
-  float under Python 3), and the next layer's ``rng.uniform`` rejects it.
-  :func:`integer_dims` builds with Python 2's integer dimension instead
-  (the value pylearn2 computes under Python 2; the draws are the same) and
-  records the layers concerned.
-
-pylearn2 is imported only when these are used.
+"""CPU stand-ins for what this machine cannot build as pylearn2 would:
+GPU-only layers (:func:`standin`: same spaces, same use of ``mlp.rng``, no
+weight, only the ``expected_shape`` pylearn2 would draw), and under Python 3
+the float output dimension of ``Maxout``, ``SoftmaxPool`` and the DBM's
+``BinaryVectorMaxPool`` (:func:`integer_dims`: Python 2's integer, same
+draws).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -65,11 +48,6 @@ def _consume_uniform(rng, irange, shape):
         rng.uniform(-irange, irange, min(_DRAW_BLOCK, total - start))
 
 
-def _dummy_channels(channels):
-    rem = channels % 4
-    return 4 - rem if channels > 3 and rem != 0 else 0
-
-
 def _output_shape(layer, space, stride):
     """The detector shape of ``setup_detector_layer_c01b`` (with its
     ``fix_kernel_shape`` handling)."""
@@ -107,61 +85,42 @@ def _pool(layer, detector_shape):
                        layer.pool_stride[0])
 
 
-def _set_conv_input_space(self, space):
-    """``MaxoutConvC01B.set_input_space`` without cuda-convnet."""
+def _set_input_space(self, space):
+    """``set_input_space`` of ``MaxoutConvC01B`` (``self.conv_c01b``) or of
+    ``MaxoutLocalC01B`` with pooling, without cuda-convnet."""
     from pylearn2.space import Conv2DSpace
     if not isinstance(space, Conv2DSpace):
         raise TypeError('The input to a convolutional layer should be a '
-                        'Conv2DSpace, but layer %s got %s'
-                        % (self.layer_name, type(space)))
+                        'Conv2DSpace,%s but layer %s got %s'  # as pylearn2
+                        % ('' if self.conv_c01b else ' ', self.layer_name,
+                           type(space)))
     self.input_space = space
-    self.dummy_channels = _dummy_channels(space.num_channels)
-    stride = getattr(self, 'kernel_stride', None) or [1, 1]
+    # cuda-convnet pads more than 3 channels to a multiple of 4
+    channels = space.num_channels
+    self.dummy_channels = -channels % 4 if channels > 3 else 0
+    stride = getattr(self, 'kernel_stride', None)
+    if self.conv_c01b:
+        stride = stride or [1, 1]
     shape = _output_shape(self, space, stride)
-    if self.detector_channels < 16:
+    if self.conv_c01b and self.detector_channels < 16:
         raise ValueError('Cuda-convnet requires the detector layer to have at '
                          'least 16 channels.')
     self.detector_space = Conv2DSpace(shape=shape,
                                       num_channels=self.detector_channels,
                                       axes=('c', 0, 1, 'b'))
-    self.expected_shape = (space.num_channels + self.dummy_channels,
-                           self.kernel_shape[0], self.kernel_shape[1],
-                           self.detector_channels)
-    _consume_uniform(self.mlp.rng, self.irange, self.expected_shape)
     size = _pool(self, shape)
-    self.output_space = Conv2DSpace(shape=[size, size],
-                                    num_channels=self.num_channels,
-                                    axes=('c', 0, 1, 'b'))
-
-
-def _set_local_input_space(self, space):
-    """``MaxoutLocalC01B.set_input_space`` (with pooling) without
-    cuda-convnet."""
-    from pylearn2.space import Conv2DSpace
-    if not isinstance(space, Conv2DSpace):
-        raise TypeError('The input to a convolutional layer should be a '
-                        'Conv2DSpace,  but layer %s got %s'
-                        % (self.layer_name, type(space)))
-    self.input_space = space
-    self.dummy_channels = _dummy_channels(space.num_channels)
-    stride = self.kernel_stride
-    shape = _output_shape(self, space, stride)
-    self.detector_space = Conv2DSpace(shape=shape,
-                                      num_channels=self.detector_channels,
-                                      axes=('c', 0, 1, 'b'))
-    size = _pool(self, shape)
-    channels = space.num_channels + self.dummy_channels
-    groups = self.input_groups
-
-    def positions(image, step, width):
-        return (image + 2 * self.pad - width) // step + 1
-
-    self.expected_shape = (
-        positions(space.shape[0], stride[0], self.kernel_shape[0]),
-        positions(space.shape[1], stride[1], self.kernel_shape[1]),
-        channels // groups, self.kernel_shape[0], self.kernel_shape[1],
-        groups, self.detector_channels // groups)
-    if self.irange is not None:
+    channels += self.dummy_channels
+    kernel = tuple(self.kernel_shape)
+    if self.conv_c01b:
+        self.expected_shape = (channels,) + kernel + (self.detector_channels,)
+    else:
+        groups = self.input_groups
+        self.expected_shape = tuple(
+            (image + 2 * self.pad - width) // step + 1 for image, step, width
+            in zip(space.shape, stride, kernel)) + (
+            channels // groups,) + kernel + (
+            groups, self.detector_channels // groups)
+    if self.conv_c01b or self.irange is not None:
         _consume_uniform(self.mlp.rng, self.irange, self.expected_shape)
     self.output_space = Conv2DSpace(shape=[size, size],
                                     num_channels=self.num_channels,
@@ -170,8 +129,7 @@ def _set_local_input_space(self, space):
 
 def _init(self, **kwargs):
     real = type(self).real_class
-    # The real signature, defaults and all; unknown arguments fail as they
-    # would with the real class.
+    # The real signature and defaults: unknown arguments fail as they would
     args = inspect.getcallargs(real.__init__, self, **kwargs)
     args.pop('self', None)
     super(real, self).__init__()
@@ -182,10 +140,6 @@ def _init(self, **kwargs):
             setattr(self, attr, list(getattr(self, attr)))
 
 
-def _no_params(self):
-    return []
-
-
 def standin(real_class, why):
     """A CPU stand-in for the GPU-only ``real_class`` (a subclass, so the
     layer table still knows it): same arguments, same spaces, same use of
@@ -193,15 +147,12 @@ def standin(real_class, why):
     built (shown in the report)."""
     key = (real_class, why)
     if key not in _STANDINS:
-        if real_class.__name__ == 'MaxoutConvC01B' or any(
-                c.__name__ == 'MaxoutConvC01B' for c in real_class.__mro__):
-            set_input_space = _set_conv_input_space
-        else:
-            set_input_space = _set_local_input_space
         _STANDINS[key] = type(real_class.__name__, (real_class,), {
-            '__init__': _init, 'set_input_space': set_input_space,
-            'get_params': _no_params, 'real_class': real_class,
+            '__init__': _init, 'set_input_space': _set_input_space,
+            'get_params': lambda self: [], 'real_class': real_class,
             'no_gpu_reason': why, 'expected_shape': None,
+            'conv_c01b': any(c.__name__ == 'MaxoutConvC01B'
+                             for c in real_class.__mro__),
             '__module__': real_class.__module__})
     return _STANDINS[key]
 

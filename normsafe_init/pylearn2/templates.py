@@ -1,11 +1,8 @@
-"""Reading a training YAML and filling its ``%(name)s`` templates (``-D``).
+"""Reading a training YAML and filling its ``%(name)s`` templates with
+``check -D name=value``, as ``yaml_string % settings`` does.
 
-Experiment teams keep YAML templates filled in by Python % formatting
-(``yaml_string % settings``); ``normsafe-init check -D name=value`` does
-the same, so a template is checked with the values it will be trained with.
-
->>> substitute('irange: %(ir)s\\n', parse_defines(['ir=0.05']))
-('irange: 0.05\\n', [])
+>>> substitute('irange: %(ir)s\n', parse_defines(['ir=0.05']))
+('irange: 0.05\n', [])
 """
 from __future__ import absolute_import, division, print_function
 
@@ -29,11 +26,8 @@ def placeholders(text):
     >>> placeholders('a: %(x)f, b: %(y)d, c: %(x)f')
     ['x', 'y']
     """
-    names = []
-    for match in CONVERSION.finditer(text):
-        if match.group(1) not in names:
-            names.append(match.group(1))
-    return names
+    names = [match.group(1) for match in CONVERSION.finditer(text)]
+    return sorted(set(names), key=names.index)
 
 
 def read_text(path):
@@ -77,8 +71,7 @@ class _Value(object):
     """A ``-D`` value for Python % formatting: ``%s`` gives the text as
     typed, ``%f`` / ``%g`` / ``%e`` its float, ``%d`` its int."""
 
-    def __init__(self, name, text):
-        self.name = name
+    def __init__(self, text):
         self.text = text
 
     def __str__(self):
@@ -115,8 +108,7 @@ def substitute(text, defines, path='YAML'):
         raise CheckError('%s is a template: no value for %s; pass %s'
                          % (path, ', '.join('%%(%s)' % n for n in missing),
                             ' '.join('-D %s=VALUE' % n for n in missing)))
-    values = dict((name, _Value(name, value))
-                  for name, value in defines.items())
+    values = dict((name, _Value(value)) for name, value in defines.items())
     try:
         return text % values, unused
     except (ValueError, TypeError, KeyError) as exc:
@@ -131,11 +123,9 @@ def substitute(text, defines, path='YAML'):
                              % (path, name, defines.get(name),
                                 match.group(0),
                                 _line_of(text, match.start())), cause)
-    line = ''
-    for match in re.finditer(r'%%|%\([^)]*\)|%', text):
-        if match.group(0) == '%':
-            line = ' at line %d' % _line_of(text, match.start())
-            break
+    stray = [match.start() for match in re.finditer(r'%%|%\([^)]*\)|%', text)
+             if match.group(0) == '%']
+    line = ' at line %d' % _line_of(text, stray[0]) if stray else ''
     raise CheckError('%s: template formatting failed%s (%s); a literal %% '
                      'must be written %%%% in a template'
                      % (path, line, failure), cause)
