@@ -15,20 +15,16 @@ saddlepoint, ``n K'(theta) = x``, ``w = sign(theta) sqrt(2 (theta x - n K))``,
 (relative error ``O(n^-2)`` in the tail; within ``0.3 sd`` of the mean, where
 the bracket's terms cancel, ``w`` and the bracket are interpolated). Its
 quantiles were measured against the exact inversion (``tests/law_oracle``)
-for ``n`` from 5 to 1e6: the error of the norm quantile is below
-``2.7e-4 (5 / nu)^3.3`` relative (``nu = n p``), of either sign. The law
-returned is the approximation with every norm scaled up by
-``1 + margin(nu)``, ``margin = max(7e-4 (5 / nu)^3.3, 1e-7)`` (below 0.8 of
-the mean, where the lower tail's error falls only like ``nu^-2.3``, by
-``1 + max(0.12 nu^-2.3, margin)``), so that its quantiles are never below
-the exact ones (``P(S > x)`` never below, ``P(S <= x)`` never above) while
-a solved scale stays within 1e-4 of the exact one for ``n >= 16`` (1e-3
-below). It is used when ``n p >= 16``, or ``p = 1`` and ``n >= 6``;
-otherwise ``S`` is the binomial mixture over the number ``j`` of included
-entries of exact laws for ``j <= 5`` (closed forms and one or two nested
-quadratures: the approximation cannot be held to 1e-3 there) and the
-saddlepoint laws of ``j > 5`` entries, each with its margin (a solved scale
-then within 6e-4 of the exact one).
+for ``n`` from 16 to 1e6: the error of the norm quantile is below
+``2.7e-4 (5 / n p)^3.3`` relative, of either sign. The law returned is the
+approximation with every norm scaled up by ``1 + margin(n p)`` (more below 0.8
+of the mean: :func:`lower_margin`), so that its quantiles are never below the
+exact ones while a solved scale stays within 1e-4 of the exact one.
+
+It is used when ``n p >= 16``; otherwise ``S`` is the binomial mixture over
+the number ``j`` of included entries of exact laws (:func:`.exact_tail` for
+``j <= 5``, one :func:`.line_tail` for all ``j > 5``), its norms scaled up
+by ``1 + 1e-8`` (the safe side of the quadratures' errors).
 
 Example::
 
@@ -43,14 +39,14 @@ import math
 import numpy as np
 from scipy import special
 
-from .entries import (TRUNCNORMAL_ENTRY, UNIFORM_ENTRY, exact_tail, mix,
-                      norm_moments)
+from .entries import (TRUNCNORMAL_ENTRY, UNIFORM_ENTRY, exact_tail,
+                      line_tail, mix, norm_moments)
 
 __all__ = ['SumLaw', 'sum_law', 'margin', 'lower_margin', 'DIRECT_NP',
            'EXACT_MAX',
            'UNIFORM_ENTRY', 'TRUNCNORMAL_ENTRY']
 
-#: the saddlepoint law is used for ``n p >=`` this (or ``p = 1`` and n > 5)
+#: the saddlepoint law is used for ``n p >=`` this
 DIRECT_NP = 16.0
 #: largest number of entries whose law is computed exactly
 EXACT_MAX = 5
@@ -61,7 +57,7 @@ _CACHE = {}
 
 def margin(nu):
     """Relative amount by which the saddlepoint norm law is scaled up, for
-    ``nu = n p`` entries on average (see the module docstring)."""
+    ``nu = n p`` entries on average."""
     return max(7e-4 * (5.0 / nu) ** 3.3, 1e-7)
 
 
@@ -84,7 +80,7 @@ class SumLaw(object):
         self.top = self.n * entry.b
         self.atom = (1.0 - self.p) ** self.n
         nu = self.n * self.p
-        self.direct = nu >= DIRECT_NP or (self.p == 1.0 and self.n > EXACT_MAX)
+        self.direct = nu >= DIRECT_NP
         self.scale2 = (1.0 + (margin(nu) if self.direct else 1e-8)) ** 2
         self.low_scale2 = (1.0 + (lower_margin(nu) if self.direct
                                   else 1e-8)) ** 2
@@ -172,8 +168,8 @@ class SumLaw(object):
 
     # -- the law -------------------------------------------------------------
     def _mixture(self):
-        """``[(weight, law or j), ...]`` over the number of included entries
-        (weights below 1e-40 of the largest left out)."""
+        """``(j, weight)``: arrays over the number ``j >= 1`` of included
+        entries (weights below 1e-40 of the largest left out)."""
         if self._terms is None:
             j = np.arange(1, self.n + 1)
             logw = (special.gammaln(self.n + 1.0) - special.gammaln(j + 1.0)
@@ -181,9 +177,7 @@ class SumLaw(object):
                     + (self.n - j) * math.log1p(-self.p)) \
                 if self.p < 1.0 else np.where(j == self.n, 0.0, -np.inf)
             keep = logw > logw.max() - 92.0
-            self._terms = [(math.exp(lw), k if k <= EXACT_MAX
-                            else sum_law(self.entry, k, 1.0))
-                           for k, lw in zip(j[keep], logw[keep])]
+            self._terms = j[keep], np.exp(logw[keep])
         return self._terms
 
     def _tails(self, x):
@@ -195,14 +189,22 @@ class SumLaw(object):
         if self.direct:
             return self._approx(x)
         sf, cdf = 0.0, self.atom
-        for weight, term in self._mixture():
-            if isinstance(term, SumLaw):
-                s, c = term._tails(x)
-            else:
-                s = float(exact_tail(self.entry, term, x, True))
-                c = float(exact_tail(self.entry, term, x, False))
-            sf += weight * s
-            cdf += weight * c
+        js, weights = self._mixture()
+        big = js > EXACT_MAX
+        for j, weight in zip(js[~big], weights[~big]):
+            sf += weight * float(exact_tail(self.entry, j, x, True))
+            cdf += weight * float(exact_tail(self.entry, j, x, False))
+        if big.any():                   # theta: the saddlepoint, if not near 0
+            sd = math.sqrt(self.var)
+            theta = self._saddle(x) if abs(x - self.mean) > sd else 0.0
+            theta = math.copysign(max(abs(theta), 1.0 / sd),
+                                  theta or x - self.mean)
+            total = weights[big].sum()
+            part = 0.0 if total < 1e-10 * (sf if theta > 0 else cdf) else \
+                min(max(line_tail(self.entry, js[big], weights[big], x,
+                                  theta), 0.0), total)
+            sf += part if theta > 0 else total - part
+            cdf += total - part if theta > 0 else part
         return min(sf, 1.0), min(cdf, 1.0)
 
     def _scale2_at(self, x):
@@ -268,9 +270,9 @@ class SumLaw(object):
             f_hi, step = phi(hi), 2 * step
         if f_lo >= 0:
             return lo
-        side = 0
+        side, tol = 0, 1e-12 if self.direct else 1e-10   # 1e-10: quadratures
         for _ in range(200):                    # Illinois
-            if hi - lo <= 1e-12 * hi:
+            if hi - lo <= tol * hi:
                 break
             f_a, f_b = max(f_lo, -1e3), min(f_hi, 1e3)
             mid = lo + (hi - lo) * (-f_a) / (f_b - f_a)
