@@ -236,60 +236,36 @@ class SumLaw(object):
         return self._quantile(level, False)
 
     def _quantile(self, level, upper):
-        """Regula falsi (Illinois) on the log of the smaller tail; the end
-        of the bracket returned is on the side where the condition holds."""
+        """Brent's method in ``log x`` on the log of the smaller tail, in a
+        bracket walked out from the normal quantile; the root is then
+        stepped up until the condition holds (the safe side)."""
+        from scipy.optimize import brentq
         below = 1.0 - level if upper else level
         if below <= self.atom:
             return 0.0
         use_sf = below > 0.5
-        goal = math.log(1.0 - below if use_sf else below)
-        if upper and use_sf:
-            goal = math.log(level)
-        top = self.top
+        goal = math.log((level if upper else 1.0 - level) if use_sf else below)
+        memo = {}
 
-        def phi(x):                     # increasing in x; >= 0: condition met
-            tail = self._tails(x)[0 if use_sf else 1]
-            if tail <= 0.0:
-                return 1e300 if use_sf else -1e300
-            return goal - math.log(tail) if use_sf else math.log(tail) - goal
-        sd = math.sqrt(self.var)
-        guess = self.mean + sd * float(special.ndtri(below))
-        lo = hi = min(max(guess, 1e-3 * self.mean), top * (1 - 1e-3))
-        f_lo = f_hi = phi(lo)
-        step = 0.5 * sd
-        while f_lo >= 0 and lo > 1e-300:        # walk down, doubling
-            hi, f_hi = lo, f_lo
-            lo = lo - step if lo - step > 0 else 0.25 * lo
-            f_lo, step = phi(lo), 2 * step
-        while f_hi < 0:                         # walk up, doubling
-            lo, f_lo = hi, f_hi
-            hi = hi + step if hi + step < top else 0.5 * (hi + top)
-            if top - hi <= 1e-12 * top:
-                hi, f_hi = top, 1e300
-                break
-            f_hi, step = phi(hi), 2 * step
-        if f_lo >= 0:
-            return lo
-        side, tol = 0, 1e-12 if self.direct else 1e-10   # 1e-10: quadratures
-        for _ in range(200):                    # Illinois
-            if hi - lo <= tol * hi:
-                break
-            f_a, f_b = max(f_lo, -1e3), min(f_hi, 1e3)
-            mid = lo + (hi - lo) * (-f_a) / (f_b - f_a)
-            if not lo < mid < hi:
-                mid = 0.5 * (lo + hi)
-            f_mid = phi(mid)
-            if f_mid >= 0:
-                hi, f_hi = mid, f_mid
-                if side == 1:
-                    f_lo *= 0.5
-                side = 1
-            else:
-                lo, f_lo = mid, f_mid
-                if side == -1:
-                    f_hi *= 0.5
-                side = -1
-        return hi
+        def phi(s):                     # increasing in s; >= 0: condition met
+            if s not in memo:
+                tail = self._tails(min(math.exp(s), self.top))[1 - use_sf]
+                memo[s] = (1e300 if use_sf else -1e300) if tail <= 0.0 else (
+                    goal - math.log(tail) if use_sf else math.log(tail) - goal)
+            return memo[s]
+        guess = self.mean + math.sqrt(self.var) * float(special.ndtri(below))
+        lo = hi = math.log(min(max(guess, 1e-3 * self.mean), 0.999 * self.top))
+        step = 0.5 * math.sqrt(self.var) / self.mean
+        while phi(lo) >= 0:             # walk down, then up, doubling
+            hi, lo, step = lo, lo - step, 2 * step
+        while phi(hi) < 0:              # (phi(top) >= 0)
+            lo, hi, step = hi, min(hi + step, math.log(self.top) + 1e-9), \
+                2 * step
+        s = brentq(phi, lo, hi, xtol=1e-12 if self.direct else 1e-10)
+        step = 1e-12
+        while phi(s) < 0:
+            s, step = s + step, 2 * step
+        return min(math.exp(s), self.top)
 
     # -- moments of the norm -------------------------------------------------
     def norm_moments(self):
