@@ -167,11 +167,11 @@ class InitFamily(object):
         t = check_real(t, 't')
         total = 0.0
         for n_j, m_j in fan_in_groups(n, m):
-            cdf = float(self.cdf(t, n_j))
-            if cdf <= 0.0:
-                return -np.inf
             sf = float(self.sf(t, n_j))
             # log F = log1p(-sf) keeps precision when F is close to 1.
+            cdf = 1.0 if sf < 0.5 else float(self.cdf(t, n_j))
+            if cdf <= 0.0:
+                return -np.inf
             total += m_j * (np.log1p(-sf) if sf < 0.5 else np.log(cdf))
         return total
 

@@ -269,9 +269,8 @@ class SumLaw(object):
 
     # -- moments of the norm -------------------------------------------------
     def norm_moments(self):
-        """``(E sqrt(S), SD sqrt(S))``, exact (the margin is left out):
-        ``D = sqrt(mu) - E sqrt(S) = sqrt(mu / pi) int_0^inf (psi(-s^2/mu)^n
-        - exp(-s^2)) s^-2 ds``, ``Var = mu - (E sqrt S)^2``."""
+        """``(E sqrt(S), SD sqrt(S))``, exact (the margin is left out;
+        :func:`.norm_moments`)."""
         if self._moments is None:
             self._moments = norm_moments(self.entry, self.n, self.p)
         return self._moments
