@@ -42,7 +42,7 @@ ORACLE_ROUNDING = 1e-9
 
 def tolerance(n, p):
     """What a solved scale may lose against the oracle's: the saddlepoint
-    law's error (n >= 16), or the exact law's rounding up by 1e-8."""
+    law's error (n p >= 16), or the exact law's rounding up by 1e-8."""
     return 1e-4 if n * p >= DIRECT_NP else 1e-7
 
 
