@@ -95,7 +95,9 @@ class SumLaw(object):
 
     def _saddle(self, x):
         """``theta`` with ``n K'(theta) = x``: Newton in ``log |theta|`` on
-        the log of the gap to the bound (or of the mean, below it)."""
+        the log of the gap to the bound (or of the mean, below it), once
+        bracketed bisecting where a step leaves the bracket or is not half
+        the one before (``K'`` of a mixture has an inflection)."""
         upper = x > self.mean
         goal = math.log(self.top - x if upper else x)
 
@@ -106,23 +108,22 @@ class SumLaw(object):
             return math.log(value) - goal, -abs(theta) * c[3] / value
         s = math.log(abs(x - self.mean) / self.var)
         lo = hi = None
-        for _ in range(100):
+        last = float('inf')
+        for _ in range(200):
             val, slope = f(s)
             if val > 0:
                 lo = s
             else:
                 hi = s
             step = -val / slope if slope < 0 else (1.0 if val > 0 else -1.0)
-            if lo is None or hi is None:
-                new = s + max(min(step, 3.0), -3.0)
-            else:
-                new = s + step
-                if not min(lo, hi) < new < max(lo, hi):
-                    new = 0.5 * (lo + hi)
-            if abs(new - s) < 1e-13 * max(1.0, abs(s)):
-                s = new
+            if abs(step) < 1e-13 * max(1.0, abs(s)):
                 break
-            s = new
+            if lo is None or hi is None:
+                step = max(min(step, 3.0), -3.0)
+            elif not (min(lo, hi) < s + step < max(lo, hi)
+                      and abs(step) < 0.5 * abs(last)):
+                step = 0.5 * (lo + hi) - s
+            s, last = s + step, step
         return math.exp(s) if upper else -math.exp(s)
 
     def _w_corr(self, x):
