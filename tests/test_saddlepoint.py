@@ -135,7 +135,8 @@ def test_line_tail_against_the_oracle(kind, j):
     the median), within 1e-8 of the oracle."""
     entry, exact = ENTRIES[kind][0], oracle_law(ENTRIES[kind][1], j, 1.0)
     sd = math.sqrt(exact.var)
-    for q in sweep([0.5, 0.1, 1e-3, 1e-6, 1e-10, 1e-14], [0.5, 1e-3, 1e-14]):
+    for q in sweep([0.5, 0.3, 0.1, 1e-3, 1e-6, 1e-10, 1e-14],
+                   [0.5, 0.3, 1e-3, 1e-14]):
         for upper in (True, False):
             x = exact.isf(q) if upper else exact.ppf(q)
             ref = exact.sf(x) if upper else exact.cdf(x)

@@ -223,7 +223,7 @@ def line_tail(entry, js, weights, x, theta):
 
         +- (1/pi) int_0^inf Re[sum_j weights_j M(z)^j exp(-z x) / z] d omega
 
-    (``scipy.integrate.quad``, to 1e-8 relative; its integrand falls like
+    (``scipy.integrate.quad``, to 1e-9 relative; its integrand falls like
     ``omega^(-1 - j/2)``, so ``j >= 6``)."""
     from scipy import integrate         # only for these laws (import time)
     log_m, c2 = (float(v) for v in entry.tilted(theta)[0:4:3])
@@ -238,7 +238,7 @@ def line_tail(entry, js, weights, x, theta):
         z = complex(theta, u * h)
         d, e = entry.log_m(z) - log_m, 1j * u * h * x
         return (sum(cmath.exp(c + j * d - e) for c, j in terms) / z).real
-    value = integrate.quad(f, 0.0, np.inf, epsabs=0.0, epsrel=1e-8,
+    value = integrate.quad(f, 0.0, np.inf, epsabs=0.0, epsrel=1e-9,
                            limit=200, full_output=1)[0]
     return math.copysign(h / math.pi * math.exp(top - theta * x), theta) * value
 
