@@ -3,45 +3,41 @@
 Each entry is ``X B``: ``X`` has density ``~ exp(-lam u^2)`` on ``[-B, B]``
 (``U(-1, 1)``: ``lam = 0, B = 1``; Keras's truncated normal, ``N(0, 1)`` cut at
 +-2: ``lam = 1/2, B = 2``) and ``B ~ Bernoulli(p)`` (pylearn2's
-``include_prob``). With ``b = B^2`` and ``a = theta - lam``, the cumulant
+``include_prob``). With ``b = B^2``, ``s = B sqrt(lam - theta)``, the cumulant
 generating function of one squared entry is::
 
     K(theta) = log(1 - p + p M(theta)),
-    M(theta) = E exp(theta Y)
-             = int_0^B exp(a u^2) du / int_0^B exp(-lam u^2) du
+    M(theta) = E exp(theta Y) = C erf(s) / s,   C = sqrt(pi) B / (2 N),
+    N = int_0^B exp(-lam u^2) du
 
-(uniform: ``M = sqrt(pi) erfi(sqrt theta) / (2 sqrt theta)``; truncated
-normal: ``M = erf(sqrt(2 (1 - 2 theta))) / (sqrt(1 - 2 theta) erf(sqrt 2))``);
-``K`` and its first four derivatives are the moments of ``Y B`` tilted by
-``exp(theta Y)`` (:meth:`SquaredEntry.tilted`, :func:`mix`), computed by
-Gauss-Legendre panels that follow the tilted mass (towards ``u = 0`` for
-``a < 0``, towards ``u = B`` for ``a > 0``, where ``b - Y`` is used so that
-nothing cancels near the bound; near ``theta = 0`` as
-``theta E Y + log1p(E expm1(theta (Y - E Y)))``).
+(:meth:`SquaredEntry.log_m`, at complex ``theta``). At real ``theta``, ``K``
+and its first four derivatives are the moments of ``Y B`` tilted by
+``exp(theta Y)`` (:meth:`SquaredEntry.tilted`, :func:`mix`), by Gauss-Legendre
+panels that follow the tilted mass (for ``theta > lam`` on ``b - Y``, so that
+nothing cancels near the bound).
 
-Exact small laws: ``P(Y > y)`` is closed; two entries have the density
+Exact laws: ``P(Y > y)`` is closed; two entries have the density
 ``f2(y) = exp(-lam y) dphi(y) / (2 N^2)``, ``dphi`` the angle of the circle
-of radius ``sqrt y`` inside the square ``[0, B]^2`` (``pi / 2`` for ``y <= b``,
-``asin(B / sqrt y) - acos(B / sqrt y)`` above); ``j = 2..5`` entries are
+of radius ``sqrt y`` inside the square ``[0, B]^2``; ``j = 2..5`` entries are
 ``int f2(y) P(S_{j-2} > x - y) dy`` by Gauss-Legendre on panels split where
-the integrand is not smooth, each mapped by ``y = a + h (1 - cos(pi t)) / 2``
-(square-root ends become smooth).
-
-The moments of the norm ``sqrt(S)`` come from the real Laplace transform
-(:func:`norm_moments`), exactly.
+the integrand is not smooth (:func:`exact_tail`); more entries by the
+Gil-Pelaez line integral of ``M^j`` through the saddlepoint
+(:func:`line_tail`). The moments of the norm ``sqrt(S)`` come from the real
+Laplace transform (:func:`norm_moments`).
 
 >>> round(UNIFORM_ENTRY.mean, 12), round(float(UNIFORM_ENTRY.sf1(0.25)), 12)
 (0.333333333333, 0.5)
 """
 from __future__ import absolute_import, division, print_function
 
+import cmath
 import math
 
 import numpy as np
 from scipy import special
 
 __all__ = ['SquaredEntry', 'UNIFORM_ENTRY', 'TRUNCNORMAL_ENTRY', 'mix',
-           'exact_tail', 'norm_moments']
+           'exact_tail', 'line_tail', 'norm_moments']
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
 _GL24_X, _GL24_W = np.polynomial.legendre.leggauss(24)
@@ -73,7 +69,7 @@ class SquaredEntry(object):
             r = math.sqrt(self.lam)
             self.norm = math.sqrt(math.pi) / (2 * r) * math.erf(r * self.B)
         self.log_norm = math.log(self.norm)
-        self.mean = self.tilted(0.0)[1]
+        self.log_c = math.log(0.5 * math.sqrt(math.pi) * self.B) - self.log_norm
         # the nodes at theta = 0, for small |theta| (see tilted)
         a = -self.lam
         length = self.B if a * self.b > -1.0 else 1.0 / math.sqrt(-a)
@@ -113,6 +109,17 @@ class SquaredEntry(object):
         return np.exp(-self.lam * y) * np.maximum(angle, 0.0) \
             / (2.0 * self.norm ** 2)
 
+    def log_m(self, z):
+        """``log M(z)`` at a complex scalar ``z`` (any branch), by
+        ``erf(s) = exp(-s^2) (exp(s^2) - w(i s))`` where ``Re(-s^2) > 30``."""
+        tau = self.b * (z - self.lam)   # -s^2
+        s = cmath.sqrt(-tau)
+        if tau.real > 30.0:
+            log_erf = tau + cmath.log(cmath.exp(-tau) - special.wofz(1j * s))
+        else:
+            log_erf = cmath.log(special.erf(s))
+        return self.log_c + log_erf - cmath.log(s)
+
     def tilted(self, theta):
         """``(log M, mean, gap, c2, c3, c4, top)`` of ``Y`` tilted by
         ``exp(theta Y)``: ``log M(theta)``, the mean, ``gap = b - mean``,
@@ -120,7 +127,7 @@ class SquaredEntry(object):
         B, b = self.B, self.b
         theta = float(theta)
         a = theta - self.lam
-        if abs(theta) * b < 1.0 and hasattr(self, '_z0'):
+        if abs(theta) * b < 1.0:
             # near theta = 0: log M = theta m + log1p(E expm1(theta (Y - m)))
             # keeps its relative accuracy (n log M is compared with theta x)
             g = np.expm1(theta * (self._z0 - self.mean))
@@ -206,6 +213,34 @@ def exact_tail(entry, j, x, upper):
     value = np.where(flat <= 0, 1.0 * upper, value)
     value = np.where(flat >= j * b, 1.0 * (not upper), value)
     return np.clip(value, 0.0, 1.0).reshape(x.shape)
+
+
+def line_tail(entry, js, weights, x, theta):
+    """``sum_j weights_j P(S_j > x)`` for ``theta > 0`` (``P(S_j <= x)`` for
+    ``theta < 0``), ``S_j`` the sum of ``js_j`` entries (``p = 1``), by the
+    Gil-Pelaez integral along ``z = theta + i omega`` (``theta`` near the
+    saddlepoint)::
+
+        +- (1/pi) int_0^inf Re[sum_j weights_j M(z)^j exp(-z x) / z] d omega
+
+    (``scipy.integrate.quad``, to 1e-9 relative; its integrand falls like
+    ``omega^(-1 - j/2)``, so ``j >= 6``)."""
+    from scipy import integrate         # only for these laws (import time)
+    log_m, c2 = (float(v) for v in entry.tilted(theta)[0:4:3])
+    with np.errstate(divide='ignore'):
+        log_c = np.log(weights) + np.asarray(js) * log_m
+    top = log_c.max()
+    h = 1.0 / math.sqrt(js[np.argmax(log_c)] * c2)    # the width of the peak
+    terms = [(float(c - top), int(j)) for c, j in zip(log_c, js)
+             if c > top - 40.0]
+
+    def f(u):
+        z = complex(theta, u * h)
+        d, e = entry.log_m(z) - log_m, 1j * u * h * x
+        return (sum(cmath.exp(c + j * d - e) for c, j in terms) / z).real
+    value = integrate.quad(f, 0.0, np.inf, epsabs=0.0, epsrel=1e-9,
+                           limit=200, full_output=1)[0]
+    return math.copysign(h / math.pi * math.exp(top - theta * x), theta) * value
 
 
 def _shifted_log_psi(entry, p, lam):

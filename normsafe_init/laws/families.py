@@ -1,29 +1,10 @@
-"""The init families and the law of a vector's norm under each.
-
-=====================  ===============================  =======================
-family                 one entry                        law of ``||w||``
-=====================  ===============================  =======================
-:class:`Uniform`       ``U(-irange, irange)``, times    ``irange * sqrt(S)``,
-(``irange``,           ``Bernoulli(include_prob)``      ``S = sum U_i^2 B_i``
-``include_prob``)      (pylearn2; any symmetric          (:mod:`.saddlepoint`)
-                       ``U(-a, a)``: torch, Keras)
-:class:`Gaussian`      ``N(0, istdev^2)``               ``istdev * chi_n``
-(``istdev``)
-:class:`Sparse`        exactly ``k`` non-zeros per      ``sparse_stdev * chi_k``
-(``sparse_init=k``,    vector, ``N(0,1) * sparse_stdev``  (independent of ``n``)
-``sparse_stdev``)
-:class:`TruncNormal`   ``N(0, stddev^2)`` redrawn       ``stddev * sqrt(S)``,
-(``stddev``)           beyond ``2 stddev`` (Keras        ``S = sum Z_i^2``,
-                       ``TruncatedNormal``)              ``|Z_i| <= 2``
-:class:`Zero`          0 (``irange: 0``,                0
-                       ``sparse_init: 0``)
-=====================  ===============================  =======================
-
-The chi laws are exact (regularised incomplete gamma functions); the laws of
-``S`` for bounded entries are saddlepoint approximations built on the
-entries' cumulant generating function, scaled up by a margin so that their
-upper quantiles are never below the exact ones (exact for a few entries;
-:mod:`normsafe_init.laws.saddlepoint`). The base class and the statistics
+"""The init families :class:`Uniform`, :class:`Gaussian`, :class:`Sparse`,
+:class:`TruncNormal` and :class:`Zero` (each class says what it draws and
+the law of ``||w||``). The chi laws (Gaussian, sparse) are exact; the law of
+``S`` for bounded entries (uniform, truncated normal) is exact where
+``n p < 16``, else a saddlepoint approximation scaled up so that its
+quantiles are never below the exact ones
+(:mod:`normsafe_init.laws.saddlepoint`). The base class and the statistics
 over ``m`` vectors are in :mod:`normsafe_init.laws.family`.
 
 Example::

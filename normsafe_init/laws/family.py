@@ -167,11 +167,11 @@ class InitFamily(object):
         t = check_real(t, 't')
         total = 0.0
         for n_j, m_j in fan_in_groups(n, m):
-            cdf = float(self.cdf(t, n_j))
-            if cdf <= 0.0:
-                return -np.inf
             sf = float(self.sf(t, n_j))
             # log F = log1p(-sf) keeps precision when F is close to 1.
+            cdf = 1.0 if sf < 0.5 else float(self.cdf(t, n_j))
+            if cdf <= 0.0:
+                return -np.inf
             total += m_j * (np.log1p(-sf) if sf < 0.5 else np.log(cdf))
         return total
 
@@ -247,27 +247,13 @@ class InitFamily(object):
     _elementwise = True
 
     def draw(self, shape, axes, rng, dtype='float64', mask=None, out=None):
-        """A new array drawn with this family's semantics.
+        """A new array of ``shape`` drawn with this family's semantics, from
+        ``rng`` (a dedicated, seeded ``RandomState``, never the model's own),
+        as ``dtype`` or into ``out`` (in place). ``axes``: those of one
+        constrained vector (``Sparse`` puts exactly ``k`` non-zeros in each);
+        ``mask``: pylearn2's ``mask_weights`` (masked entries are 0, and
+        ``Sparse`` places its non-zeros on live entries only).
 
-        Parameters
-        ----------
-        shape : tuple of ints
-            Weight shape.
-        axes : tuple of ints
-            Axes of one constrained vector (used by ``Sparse``, which puts
-            exactly ``k`` non-zeros in every vector).
-        rng : numpy.random.RandomState
-            A dedicated, seeded generator (never the model's own ``rng``).
-        dtype : numpy dtype
-            dtype of the result (ignored when ``out`` is given).
-        mask : array or None
-            pylearn2 ``mask_weights``: masked entries are zero in the result
-            (and ``Sparse`` only places non-zeros on live entries).
-        out : ndarray or None
-            Array of ``shape`` to draw into (in place).
-
-        Notes
-        -----
         Element-wise families draw blocks of at most ``2**20`` entries along
         the first axis, in order, so the extra memory is one float64 block
         (``Sparse`` draws into ``out`` directly, by blocks of vectors);

@@ -15,20 +15,16 @@ saddlepoint, ``n K'(theta) = x``, ``w = sign(theta) sqrt(2 (theta x - n K))``,
 (relative error ``O(n^-2)`` in the tail; within ``0.3 sd`` of the mean, where
 the bracket's terms cancel, ``w`` and the bracket are interpolated). Its
 quantiles were measured against the exact inversion (``tests/law_oracle``)
-for ``n`` from 5 to 1e6: the error of the norm quantile is below
-``2.7e-4 (5 / nu)^3.3`` relative (``nu = n p``), of either sign. The law
-returned is the approximation with every norm scaled up by
-``1 + margin(nu)``, ``margin = max(7e-4 (5 / nu)^3.3, 1e-7)`` (below 0.8 of
-the mean, where the lower tail's error falls only like ``nu^-2.3``, by
-``1 + max(0.12 nu^-2.3, margin)``), so that its quantiles are never below
-the exact ones (``P(S > x)`` never below, ``P(S <= x)`` never above) while
-a solved scale stays within 1e-4 of the exact one for ``n >= 16`` (1e-3
-below). It is used when ``n p >= 16``, or ``p = 1`` and ``n >= 6``;
-otherwise ``S`` is the binomial mixture over the number ``j`` of included
-entries of exact laws for ``j <= 5`` (closed forms and one or two nested
-quadratures: the approximation cannot be held to 1e-3 there) and the
-saddlepoint laws of ``j > 5`` entries, each with its margin (a solved scale
-then within 6e-4 of the exact one).
+for ``n`` from 16 to 1e6: the error of the norm quantile is below
+``2.7e-4 (5 / n p)^3.3`` relative, of either sign. The law returned is the
+approximation with every norm scaled up by ``1 + margin(n p)`` (more below 0.8
+of the mean: :func:`lower_margin`), so that its quantiles are never below the
+exact ones while a solved scale stays within 1e-4 of the exact one.
+
+It is used when ``n p >= 16``; otherwise ``S`` is the binomial mixture over
+the number ``j`` of included entries of exact laws (:func:`.exact_tail` for
+``j <= 5``, one :func:`.line_tail` for all ``j > 5``), its norms scaled up
+by ``1 + 1e-8`` (the safe side of the quadratures' errors).
 
 Example::
 
@@ -43,14 +39,14 @@ import math
 import numpy as np
 from scipy import special
 
-from .entries import (TRUNCNORMAL_ENTRY, UNIFORM_ENTRY, exact_tail, mix,
-                      norm_moments)
+from .entries import (TRUNCNORMAL_ENTRY, UNIFORM_ENTRY, exact_tail,
+                      line_tail, mix, norm_moments)
 
 __all__ = ['SumLaw', 'sum_law', 'margin', 'lower_margin', 'DIRECT_NP',
            'EXACT_MAX',
            'UNIFORM_ENTRY', 'TRUNCNORMAL_ENTRY']
 
-#: the saddlepoint law is used for ``n p >=`` this (or ``p = 1`` and n > 5)
+#: the saddlepoint law is used for ``n p >=`` this
 DIRECT_NP = 16.0
 #: largest number of entries whose law is computed exactly
 EXACT_MAX = 5
@@ -61,7 +57,7 @@ _CACHE = {}
 
 def margin(nu):
     """Relative amount by which the saddlepoint norm law is scaled up, for
-    ``nu = n p`` entries on average (see the module docstring)."""
+    ``nu = n p`` entries on average."""
     return max(7e-4 * (5.0 / nu) ** 3.3, 1e-7)
 
 
@@ -84,7 +80,7 @@ class SumLaw(object):
         self.top = self.n * entry.b
         self.atom = (1.0 - self.p) ** self.n
         nu = self.n * self.p
-        self.direct = nu >= DIRECT_NP or (self.p == 1.0 and self.n > EXACT_MAX)
+        self.direct = nu >= DIRECT_NP
         self.scale2 = (1.0 + (margin(nu) if self.direct else 1e-8)) ** 2
         self.low_scale2 = (1.0 + (lower_margin(nu) if self.direct
                                   else 1e-8)) ** 2
@@ -99,7 +95,9 @@ class SumLaw(object):
 
     def _saddle(self, x):
         """``theta`` with ``n K'(theta) = x``: Newton in ``log |theta|`` on
-        the log of the gap to the bound (or of the mean, below it)."""
+        the log of the gap to the bound (or of the mean, below it), once
+        bracketed bisecting where a step leaves the bracket or is not half
+        the one before (``K'`` of a mixture has an inflection)."""
         upper = x > self.mean
         goal = math.log(self.top - x if upper else x)
 
@@ -110,23 +108,22 @@ class SumLaw(object):
             return math.log(value) - goal, -abs(theta) * c[3] / value
         s = math.log(abs(x - self.mean) / self.var)
         lo = hi = None
-        for _ in range(100):
+        last = float('inf')
+        for _ in range(200):
             val, slope = f(s)
             if val > 0:
                 lo = s
             else:
                 hi = s
             step = -val / slope if slope < 0 else (1.0 if val > 0 else -1.0)
-            if lo is None or hi is None:
-                new = s + max(min(step, 3.0), -3.0)
-            else:
-                new = s + step
-                if not min(lo, hi) < new < max(lo, hi):
-                    new = 0.5 * (lo + hi)
-            if abs(new - s) < 1e-13 * max(1.0, abs(s)):
-                s = new
+            if abs(step) < 1e-13 * max(1.0, abs(s)):
                 break
-            s = new
+            if lo is None or hi is None:
+                step = max(min(step, 3.0), -3.0)
+            elif not (min(lo, hi) < s + step < max(lo, hi)
+                      and abs(step) < 0.5 * abs(last)):
+                step = 0.5 * (lo + hi) - s
+            s, last = s + step, step
         return math.exp(s) if upper else -math.exp(s)
 
     def _w_corr(self, x):
@@ -172,8 +169,8 @@ class SumLaw(object):
 
     # -- the law -------------------------------------------------------------
     def _mixture(self):
-        """``[(weight, law or j), ...]`` over the number of included entries
-        (weights below 1e-40 of the largest left out)."""
+        """``(j, weight)``: arrays over the number ``j >= 1`` of included
+        entries (weights below 1e-40 of the largest left out)."""
         if self._terms is None:
             j = np.arange(1, self.n + 1)
             logw = (special.gammaln(self.n + 1.0) - special.gammaln(j + 1.0)
@@ -181,9 +178,7 @@ class SumLaw(object):
                     + (self.n - j) * math.log1p(-self.p)) \
                 if self.p < 1.0 else np.where(j == self.n, 0.0, -np.inf)
             keep = logw > logw.max() - 92.0
-            self._terms = [(math.exp(lw), k if k <= EXACT_MAX
-                            else sum_law(self.entry, k, 1.0))
-                           for k, lw in zip(j[keep], logw[keep])]
+            self._terms = j[keep], np.exp(logw[keep])
         return self._terms
 
     def _tails(self, x):
@@ -195,14 +190,22 @@ class SumLaw(object):
         if self.direct:
             return self._approx(x)
         sf, cdf = 0.0, self.atom
-        for weight, term in self._mixture():
-            if isinstance(term, SumLaw):
-                s, c = term._tails(x)
-            else:
-                s = float(exact_tail(self.entry, term, x, True))
-                c = float(exact_tail(self.entry, term, x, False))
-            sf += weight * s
-            cdf += weight * c
+        js, weights = self._mixture()
+        big = js > EXACT_MAX
+        for j, weight in zip(js[~big], weights[~big]):
+            sf += weight * float(exact_tail(self.entry, j, x, True))
+            cdf += weight * float(exact_tail(self.entry, j, x, False))
+        if big.any():                   # theta: the saddlepoint, if not near 0
+            sd = math.sqrt(self.var)
+            theta = self._saddle(x) if abs(x - self.mean) > sd else 0.0
+            theta = math.copysign(max(abs(theta), 1.0 / sd),
+                                  theta or x - self.mean)
+            total = weights[big].sum()
+            part = 0.0 if total < 1e-10 * (sf if theta > 0 else cdf) else \
+                min(max(line_tail(self.entry, js[big], weights[big], x,
+                                  theta), 0.0), total)
+            sf += part if theta > 0 else total - part
+            cdf += total - part if theta > 0 else part
         return min(sf, 1.0), min(cdf, 1.0)
 
     def _scale2_at(self, x):
@@ -234,66 +237,41 @@ class SumLaw(object):
         return self._quantile(level, False)
 
     def _quantile(self, level, upper):
-        """Regula falsi (Illinois) on the log of the smaller tail; the end
-        of the bracket returned is on the side where the condition holds."""
+        """Brent's method in ``log x`` on the log of the smaller tail, in a
+        bracket walked out from the normal quantile; the root is then
+        stepped up until the condition holds (the safe side)."""
+        from scipy.optimize import brentq
         below = 1.0 - level if upper else level
         if below <= self.atom:
             return 0.0
         use_sf = below > 0.5
-        goal = math.log(1.0 - below if use_sf else below)
-        if upper and use_sf:
-            goal = math.log(level)
-        top = self.top
+        goal = math.log((level if upper else 1.0 - level) if use_sf else below)
+        memo = {}
 
-        def phi(x):                     # increasing in x; >= 0: condition met
-            tail = self._tails(x)[0 if use_sf else 1]
-            if tail <= 0.0:
-                return 1e300 if use_sf else -1e300
-            return goal - math.log(tail) if use_sf else math.log(tail) - goal
-        sd = math.sqrt(self.var)
-        guess = self.mean + sd * float(special.ndtri(below))
-        lo = hi = min(max(guess, 1e-3 * self.mean), top * (1 - 1e-3))
-        f_lo = f_hi = phi(lo)
-        step = 0.5 * sd
-        while f_lo >= 0 and lo > 1e-300:        # walk down, doubling
-            hi, f_hi = lo, f_lo
-            lo = lo - step if lo - step > 0 else 0.25 * lo
-            f_lo, step = phi(lo), 2 * step
-        while f_hi < 0:                         # walk up, doubling
-            lo, f_lo = hi, f_hi
-            hi = hi + step if hi + step < top else 0.5 * (hi + top)
-            if top - hi <= 1e-12 * top:
-                hi, f_hi = top, 1e300
-                break
-            f_hi, step = phi(hi), 2 * step
-        if f_lo >= 0:
-            return lo
-        side = 0
-        for _ in range(200):                    # Illinois
-            if hi - lo <= 1e-12 * hi:
-                break
-            f_a, f_b = max(f_lo, -1e3), min(f_hi, 1e3)
-            mid = lo + (hi - lo) * (-f_a) / (f_b - f_a)
-            if not lo < mid < hi:
-                mid = 0.5 * (lo + hi)
-            f_mid = phi(mid)
-            if f_mid >= 0:
-                hi, f_hi = mid, f_mid
-                if side == 1:
-                    f_lo *= 0.5
-                side = 1
-            else:
-                lo, f_lo = mid, f_mid
-                if side == -1:
-                    f_hi *= 0.5
-                side = -1
-        return hi
+        def phi(s):                     # increasing in s; >= 0: condition met
+            if s not in memo:
+                tail = self._tails(min(math.exp(s), self.top))[1 - use_sf]
+                memo[s] = (1e300 if use_sf else -1e300) if tail <= 0.0 else (
+                    goal - math.log(tail) if use_sf else math.log(tail) - goal)
+            return memo[s]
+        guess = self.mean + math.sqrt(self.var) * float(special.ndtri(below))
+        lo = hi = math.log(min(max(guess, 1e-3 * self.mean), 0.999 * self.top))
+        step = 0.5 * math.sqrt(self.var) / self.mean
+        while phi(lo) >= 0:             # walk down, then up, doubling
+            hi, lo, step = lo, lo - step, 2 * step
+        while phi(hi) < 0:              # (phi(top) >= 0)
+            lo, hi, step = hi, min(hi + step, math.log(self.top) + 1e-9), \
+                2 * step
+        s = brentq(phi, lo, hi, xtol=1e-12 if self.direct else 1e-10)
+        step = 1e-12
+        while phi(s) < 0:
+            s, step = s + step, 2 * step
+        return min(math.exp(s), self.top)
 
     # -- moments of the norm -------------------------------------------------
     def norm_moments(self):
-        """``(E sqrt(S), SD sqrt(S))``, exact (the margin is left out):
-        ``D = sqrt(mu) - E sqrt(S) = sqrt(mu / pi) int_0^inf (psi(-s^2/mu)^n
-        - exp(-s^2)) s^-2 ds``, ``Var = mu - (E sqrt S)^2``."""
+        """``(E sqrt(S), SD sqrt(S))``, exact (the margin is left out;
+        :func:`.norm_moments`)."""
         if self._moments is None:
             self._moments = norm_moments(self.entry, self.n, self.p)
         return self._moments
