@@ -17,7 +17,7 @@ HERE = os.path.abspath(os.path.dirname(__file__))
 
 
 def read_version():
-    path = os.path.join(HERE, 'normsafe_init', '__init__.py')
+    path = os.path.join(HERE, 'normsafe_init', 'version.py')
     with io.open(path, encoding='utf-8') as handle:
         match = re.search(r"^__version__ = '([^']+)'", handle.read(), re.M)
     return match.group(1)

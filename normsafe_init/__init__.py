@@ -7,12 +7,11 @@ set up, so ``import normsafe_init`` works without them.
 """
 from __future__ import absolute_import, division, print_function
 
-__version__ = '0.1.0'
-
-from .laws import Gaussian, Sparse, TruncNormal, Uniform, Zero  # noqa: E402
-from .pylearn2.extension import NormSafeInit  # noqa: E402
-from .norms import vector_norms  # noqa: E402
-from .solver import solve  # noqa: E402
+from .version import __version__
+from .laws import Gaussian, Sparse, TruncNormal, Uniform, Zero
+from .pylearn2.extension import NormSafeInit
+from .norms import vector_norms
+from .solver import solve
 
 __all__ = ['NormSafeInit', 'Gaussian', 'Sparse', 'TruncNormal', 'Uniform', 'Zero', 'solve',
            'vector_norms', '__version__']

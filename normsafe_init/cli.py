@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import sys
 
-from . import __version__, solve_command
+from . import solve_command
+from .version import __version__
 from .pylearn2 import check as check_module
 
 __all__ = ['main', 'UsageError']

@@ -37,11 +37,12 @@ import logging
 
 import numpy as np
 
-from . import __version__, freshness, repairs
+from . import freshness, repairs
 from .norms import summarize
 from .options import Options
 from .plan import analyze, plan_repair
 from .report import AuditReport, log_lines, number
+from .version import __version__
 
 __all__ = ['Options', 'Result', 'run', 'audit', 'select']
 
