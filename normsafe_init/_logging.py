@@ -49,9 +49,8 @@ def ensure_visible(handlers=None):
                 package_log.setLevel(logging.NOTSET)
             package_log._normsafe_lent = []
         return False
-    wanted = list(handlers or ()) or [h for h in lent
-                                       if isinstance(h, _Fallback)] \
-        or [_Fallback()]
+    wanted = (list(handlers or ()) or
+              [h for h in lent if isinstance(h, _Fallback)] or [_Fallback()])
     for handler in lent:
         if handler not in wanted:
             package_log.removeHandler(handler)

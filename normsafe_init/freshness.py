@@ -361,8 +361,8 @@ def judge(family, parts, assumed=False, eps=0.0):
         return Verdict(True, 'pinned', text, law_fits, rests_on, tests)
     pinned = sum(t['on_a_limit'] for t in tests)
     vectors = sum(t['vectors'] for t in tests)
-    tail = '%d of %d vectors on %s' % (pinned, vectors, 'the limit'
-                                        if count == 1 else 'their limits')
+    tail = '%d of %d vectors on %s' % (
+        pinned, vectors, 'the limit' if count == 1 else 'their limits')
     if law_fits is False:
         worst = min(law, key=lambda t: t['p_law'])
         worst = dict(worst, p_law=min(1.0, worst['p_law'] * len(law)))
@@ -379,4 +379,3 @@ def judge(family, parts, assumed=False, eps=0.0):
     else:
         text = 'no projection fingerprint: %s' % tail
     return Verdict(False, None, text, law_fits, rests_on, tests)
-

@@ -18,6 +18,7 @@ __all__ = ['add_parser', 'run', 'INIT_CHOICES']
 
 INIT_CHOICES = ('uniform', 'gaussian', 'sparse', 'truncnormal')
 
+
 def add_parser(commands):
     """Add ``solve`` to ``commands`` (argparse sub-parsers)."""
     p = commands.add_parser(

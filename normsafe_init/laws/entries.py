@@ -48,6 +48,7 @@ _EDGES = np.array([0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0,
 _COS_T = 0.5 * (1.0 - np.cos(0.5 * math.pi * (_GL24_X + 1.0)))
 _COS_W = 0.25 * math.pi * _GL24_W * np.sin(0.5 * math.pi * (_GL24_X + 1.0))
 
+
 def _panels(edges):
     lo, hi = edges[:-1], edges[1:]
     half = 0.5 * (hi - lo)

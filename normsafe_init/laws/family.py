@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from .._validation import (check_axes, check_int, check_open_probability,
-                          check_positive, check_real)
+                           check_positive, check_real)
 
 __all__ = ['InitFamily', 'fan_in_groups']
 
@@ -71,6 +71,7 @@ class InitFamily(object):
     param_name = None
     #: Short name used by the command line and the logs.
     kind = None
+
     def __init__(self, scale):
         self.scale = check_positive(scale, self.param_name, allow_zero=True)
 

@@ -154,8 +154,8 @@ def _renorm_spec(call, module):
     elif not integer(dim):
         reason = '%s: dim is not an integer' % text
     elif not positive_number(limit):
-        reason = '%s: maxnorm %s=%r is not a positive number' % (text, attr,
-                                                                limit)
+        reason = '%s: maxnorm %s=%r is not a positive number' % (
+            text, attr, limit)
     attr = attr[5:] if attr.startswith('self.') else attr
     return AttributeSpec(path[:-1], path[-1], limit=limit, attr=attr,
                          text=text, reason=reason,
