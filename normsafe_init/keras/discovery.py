@@ -21,6 +21,7 @@ Layouts, ``channels_last`` (the axes are always the user's)::
 The declared initializer is the layer's ``<prefix>_initializer`` beside
 the ``<prefix>_constraint`` holding the variable's constraint.
 """
+import collections
 import math
 
 import numpy as np
@@ -214,6 +215,11 @@ def _walk(model):
     return out
 
 
+#: One constrained variable found by :func:`find_constrained`, before naming.
+_Found = collections.namedtuple(
+    '_Found', 'layer parts select owner variable path several constraint notes')
+
+
 def _unique_names(found):
     """The shortest names that tell the weights apart: the layer's name
     (``'/<variable>'`` added when it owns several constrained variables),
@@ -279,22 +285,21 @@ def find_constrained(model):
         handled = sum(1 for item in own if item[2] is not None)
         for variable, path, constraint, notes in own:
             several = len(own) > 1 and (handled > 1 or constraint is None)
-            found.append((layer, parts, select, owner, variable, path,
-                          several, constraint, notes))
-    names = _unique_names([(parts, _compat.variable_name(v), several)
-                           for _, parts, _, _, v, _, several, _, _ in found])
+            found.append(_Found(layer, parts, select, owner, variable, path,
+                                several, constraint, notes))
+    names = _unique_names([(f.parts, _compat.variable_name(f.variable),
+                            f.several) for f in found])
     weights, unknown = [], []
-    for name, item in zip(names, found):
-        layer, _, select, owner, variable, path, _, constraint, notes = item
-        if constraint is None:
+    for name, f in zip(names, found):
+        if f.constraint is None:
             unknown.append(UnknownWeight(
-                name, owner, _constraint_attrs(variable.constraint), notes,
-                path=path))
+                name, f.owner, _constraint_attrs(f.variable.constraint),
+                f.notes, path=f.path))
             continue
-        family, note = family_of(_initializer_of(layer, variable),
-                                 tuple(variable.shape))
-        weights.append(KerasWeight(name, variable, layer, constraint, family,
-                                   note, notes, path=path,
-                                   layer_name=select or name,
-                                   class_name=owner))
+        family, note = family_of(_initializer_of(f.layer, f.variable),
+                                 tuple(f.variable.shape))
+        weights.append(KerasWeight(name, f.variable, f.layer, f.constraint,
+                                   family, note, f.notes, path=f.path,
+                                   layer_name=f.select or name,
+                                   class_name=f.owner))
     return weights, unknown
